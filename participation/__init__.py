@@ -1,0 +1,156 @@
+"""participation: a web application for digital participation."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask, render_template, request, session
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from config import CONFIGS, ProductionConfig
+from participation import formatting
+from participation.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+ERROR_CODES = (400, 403, 404, 405, 413, 422, 429, 500)
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("INSTANCE_PATH", os.path.join(PROJECT_ROOT, "instance")),
+        template_folder=os.path.join(PROJECT_ROOT, "templates"),
+        static_folder=os.path.join(PROJECT_ROOT, "static"),
+    )
+    env = os.environ.get("APP_ENV", "development")
+    if env not in CONFIGS:
+        raise RuntimeError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {env!r}.")
+    app.config.from_object(CONFIGS[env])
+    if test_config:
+        app.config.update(test_config)
+    if env == "production":
+        ProductionConfig.check(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_error_pages(app)
+    _register_template_helpers(app)
+
+    from participation.cli import register_commands
+
+    register_commands(app)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def select_locale() -> str:
+    """The user's own setting, then the language chosen in this session, then the browser's."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("lang") in languages:
+        return session["lang"]
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=os.path.join(PROJECT_ROOT, "translations"),
+    )
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to continue.")
+    login_manager.login_message_category = "info"
+
+    from participation.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and not user.is_blocked else None
+
+
+def _register_blueprints(app: Flask) -> None:
+    from participation.blueprints import auth, consultations, main, proposals
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(consultations.bp)
+    app.register_blueprint(proposals.bp)
+
+
+def _register_error_pages(app: Flask) -> None:
+    from participation.services.errors import NotAllowed, NotFound
+
+    def render_error(code: int, message: str | None = None):
+        return render_template("errors/error.html", code=code, message=message), code
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code in ERROR_CODES:
+            return render_error(error.code)
+        return error
+
+    @app.errorhandler(NotFound)
+    def domain_not_found(error: NotFound):
+        return render_error(404, str(error.message))
+
+    @app.errorhandler(NotAllowed)
+    def domain_not_allowed(error: NotAllowed):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return render_error(403, str(error.message))
+
+    @app.errorhandler(500)
+    def server_error(error: Exception):
+        db.session.rollback()
+        return render_error(500)
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return render_error(
+            400, str(_l("The form has expired. Please reload the page and try again."))
+        )
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from participation.models import Phase
+    from participation.services.markup import render_markdown
+    from participation.services.phases import PHASE_LABELS
+
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals.update(
+        phase_labels=PHASE_LABELS, languages={"de": "Deutsch", "en": "English"}
+    )
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["phase_label"] = lambda value: PHASE_LABELS[Phase(value)]
+    app.jinja_env.filters["date"] = formatting.date
+    app.jinja_env.filters["datetime"] = formatting.datetime
+    app.jinja_env.filters["number"] = formatting.number
+    app.jinja_env.filters["money"] = formatting.money
+
+    @app.context_processor
+    def inject_globals() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        return {"current_locale": str(get_locale())}

@@ -1,0 +1,1 @@
+"""Blueprints, one module per area. Views stay thin: parse, call a service, render."""

@@ -1,0 +1,38 @@
+"""Who may enter a view: checked here, in one place, by decorators on the views."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import abort, request, url_for
+from flask_login import current_user, login_required
+
+__all__ = ["login_required", "moderator_required", "safe_next_url"]
+
+
+def moderator_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_moderator:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def safe_next_url(default_endpoint: str = "main.index") -> str:
+    """The `next` target if it stays on this site, otherwise the default page."""
+    target = request.values.get("next", "")
+    parts = urlsplit(target)
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and not parts.netloc
+        and not parts.scheme
+    ):
+        return target
+    return url_for(default_endpoint)

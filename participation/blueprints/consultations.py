@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from participation.blueprints.access import moderator_required
+from participation.forms import show_errors
+from participation.forms.consultations import ConsultationForm, PhaseForm
+from participation.models import Phase, VotingMethod
+from participation.services import audit, consultations, phases, proposals
+from participation.services.consultations import ConsultationSettings
+from participation.services.errors import DomainError, ValidationFailed
+
+bp = Blueprint("consultations", __name__, url_prefix="/consultations")
+
+
+def _settings(form: ConsultationForm) -> ConsultationSettings:
+    return ConsultationSettings(
+        title=form.title.data or "",
+        summary=form.summary.data or "",
+        description=form.description.data or "",
+        categories=consultations.parse_categories(form.categories.data or ""),
+        budget=form.budget.data,
+        voting_method=VotingMethod(form.voting_method.data),
+        collecting_starts_on=form.collecting_starts_on.data,
+        voting_starts_on=form.voting_starts_on.data,
+        voting_ends_on=form.voting_ends_on.data,
+        results_on=form.results_on.data,
+    )
+
+
+@bp.get("/")
+def index():
+    return render_template(
+        "consultations/index.html", consultations=consultations.list_visible(current_user)
+    )
+
+
+def _proposal_query(consultation) -> proposals.ProposalQuery:
+    """Read the list's filters from the query string; anything malformed falls back quietly."""
+    args = request.args
+    try:
+        sort = proposals.ProposalSort(args.get("sort", "newest"))
+    except ValueError:
+        sort = proposals.ProposalSort.NEWEST
+    category_id = args.get("category", type=int)
+    if category_id not in {category.id for category in consultation.categories}:
+        category_id = None
+    if "proposal_seed" not in session:
+        session["proposal_seed"] = proposals.new_random_seed()
+    return proposals.ProposalQuery(
+        sort=sort,
+        category_id=category_id,
+        text=args.get("q", "")[:200],
+        page=args.get("page", 1, type=int) or 1,
+        per_page=current_app.config["PROPOSALS_PER_PAGE"],
+        seed=int(session["proposal_seed"]),
+    )
+
+
+@bp.get("/<slug>")
+def show(slug: str):
+    consultation = consultations.get_visible(slug, current_user)
+    query = _proposal_query(consultation)
+    page = proposals.search(consultation, query)
+    return render_template(
+        "consultations/show.html",
+        consultation=consultation,
+        page=page,
+        query=query,
+        sorts=proposals.ProposalSort,
+        phase_form=PhaseForm(),
+        next_phase=phases.allowed_next(consultation),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@moderator_required
+def create():
+    form = ConsultationForm()
+    if form.validate_on_submit():
+        try:
+            consultation = consultations.create(_settings(form), current_user)
+        except ValidationFailed as error:
+            show_errors(form, error)
+        else:
+            flash(
+                _("The consultation was created as a draft. Only moderators can see it."), "success"
+            )
+            return redirect(url_for(".show", slug=consultation.slug))
+    status = 422 if form.is_submitted() else 200
+    return render_template("consultations/form.html", form=form, consultation=None), status
+
+
+@bp.route("/<slug>/edit", methods=["GET", "POST"])
+@moderator_required
+def edit(slug: str):
+    consultation = consultations.get_visible(slug, current_user)
+    form = ConsultationForm(obj=consultation)
+    if request.method == "GET":
+        form.voting_method.data = consultation.voting_method.value
+        form.categories.data = "\n".join(category.name for category in consultation.categories)
+    if form.validate_on_submit():
+        try:
+            consultations.update(consultation, _settings(form), current_user)
+        except ValidationFailed as error:
+            show_errors(form, error)
+        else:
+            flash(_("The consultation was saved."), "success")
+            return redirect(url_for(".show", slug=consultation.slug))
+    status = 422 if form.is_submitted() else 200
+    return render_template("consultations/form.html", form=form, consultation=consultation), status
+
+
+@bp.post("/<slug>/phase")
+@moderator_required
+def change_phase(slug: str):
+    consultation = consultations.get_visible(slug, current_user)
+    form = PhaseForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        target = Phase(form.to_phase.data)
+        phases.change_phase(consultation, target, current_user)
+    except ValueError:
+        abort(400)
+    except DomainError as error:
+        flash(str(error.message), "danger")
+    else:
+        flash(
+            _(
+                "The consultation is now in the phase “%(phase)s”.",
+                phase=phases.phase_label(target),
+            ),
+            "success",
+        )
+    return redirect(url_for(".show", slug=consultation.slug))
+
+
+@bp.get("/<slug>/audit")
+@moderator_required
+def audit_log(slug: str):
+    consultation = consultations.get_visible(slug, current_user)
+    return render_template(
+        "consultations/audit.html", consultation=consultation, events=audit.events_for(consultation)
+    )

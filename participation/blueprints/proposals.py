@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from participation.blueprints.access import login_required
+from participation.forms import show_errors
+from participation.forms.proposals import ProposalForm, WithdrawForm
+from participation.services import consultations, proposals
+from participation.services.errors import DomainError, ValidationFailed
+from participation.services.proposals import ProposalText
+
+bp = Blueprint("proposals", __name__)
+
+
+def _text(form: ProposalForm) -> ProposalText:
+    return ProposalText(
+        title=form.title.data or "",
+        body=form.body.data or "",
+        category_id=form.category_id.data,
+        estimated_cost=form.estimated_cost.data,
+    )
+
+
+@bp.route("/consultations/<slug>/proposals/new", methods=["GET", "POST"])
+@login_required
+def create(slug: str):
+    consultation = consultations.get_visible(slug, current_user)
+    if not consultation.accepts_proposals:
+        flash(
+            _(
+                "This consultation is not collecting proposals at the moment, "
+                "so no proposal can be submitted."
+            ),
+            "warning",
+        )
+        status = 409 if request.method == "POST" else 200
+        if request.method == "POST":
+            return render_template("proposals/closed.html", consultation=consultation), status
+        return redirect(url_for("consultations.show", slug=slug))
+    form = ProposalForm()
+    form.set_consultation(consultation)
+    if form.validate_on_submit():
+        try:
+            proposal = proposals.submit(consultation, current_user, _text(form))
+        except ValidationFailed as error:
+            show_errors(form, error)
+        except DomainError as error:
+            flash(str(error.message), "danger")
+        else:
+            flash(_("Thank you! Your proposal has been published."), "success")
+            return redirect(url_for(".show", proposal_id=proposal.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "proposals/form.html", form=form, consultation=consultation, proposal=None
+    ), status
+
+
+@bp.get("/proposals/<int:proposal_id>")
+def show(proposal_id: int):
+    proposal = proposals.get_visible(proposal_id, current_user)
+    return render_template(
+        "proposals/show.html",
+        proposal=proposal,
+        consultation=proposal.consultation,
+        can_edit=proposals.can_edit(proposal, current_user),
+        withdraw_form=WithdrawForm(),
+    )
+
+
+@bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(proposal_id: int):
+    proposal = proposals.get_visible(proposal_id, current_user)
+    if not proposals.can_edit(proposal, current_user):
+        flash(
+            _("This proposal can no longer be changed: proposals are frozen once voting opens."),
+            "warning",
+        )
+        return redirect(url_for(".show", proposal_id=proposal.id))
+    form = ProposalForm(obj=proposal)
+    form.set_consultation(proposal.consultation)
+    if form.validate_on_submit():
+        try:
+            proposals.edit(proposal, current_user, _text(form))
+        except ValidationFailed as error:
+            show_errors(form, error)
+        except DomainError as error:
+            flash(str(error.message), "danger")
+        else:
+            flash(_("Your changes have been saved."), "success")
+            return redirect(url_for(".show", proposal_id=proposal.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "proposals/form.html", form=form, consultation=proposal.consultation, proposal=proposal
+    ), status
+
+
+@bp.post("/proposals/<int:proposal_id>/withdraw")
+@login_required
+def withdraw(proposal_id: int):
+    proposal = proposals.get_visible(proposal_id, current_user)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            proposals.withdraw(proposal, current_user)
+        except DomainError as error:
+            flash(str(error.message), "danger")
+        else:
+            flash(_("Your proposal has been withdrawn."), "info")
+    return redirect(url_for(".show", proposal_id=proposal.id))

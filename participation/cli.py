@@ -1,0 +1,73 @@
+"""flask commands for the people who run the platform: seed, users …"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from participation.models import AccountType, Role
+from participation.services import accounts, seeding
+from participation.services.errors import ValidationFailed
+
+PASSWORD_VARIABLE = "PARTICIPATION_PASSWORD"
+
+users_cli = AppGroup("users", help="Manage accounts.")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True, help="E-mail address, used to log in.")
+@click.option(
+    "--role",
+    type=click.Choice([role.value for role in Role]),
+    default=Role.CITIZEN.value,
+    show_default=True,
+)
+@click.option("--display-name", help="Name shown on the site (default: the part before @).")
+@click.option("--organisation", is_flag=True, help="The account belongs to an organisation.")
+def create_user(email: str, role: str, display_name: str | None, organisation: bool) -> None:
+    """Create an account. The password is read from $PARTICIPATION_PASSWORD or asked for."""
+    password = os.environ.get(PASSWORD_VARIABLE)
+    if not password:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.register(
+            email=email,
+            display_name=display_name or email.split("@")[0],
+            password=password,
+            account_type=AccountType.ORGANISATION if organisation else AccountType.PERSON,
+            role=Role(role),
+        )
+    except ValidationFailed as error:
+        for field, message in error.errors.items():
+            click.echo(f"{field}: {message}", err=True)
+        raise SystemExit(1) from error
+    click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")
+
+
+@click.command("seed")
+@click.option(
+    "--file",
+    "seed_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML file (default: seeds/demo.yaml).",
+)
+@click.option("--quiet", is_flag=True, help="Do not print the demo logins.")
+def seed(seed_file: Path | None, quiet: bool) -> None:
+    """Load the demo data; running it again adds nothing that is already there."""
+    path = seed_file or Path(current_app.config["SEEDS_DIR"]) / "demo.yaml"
+    report = seeding.load_file(path)
+    created = ", ".join(f"{count} {kind}" for kind, count in report.created.items())
+    click.echo(f"Demo data loaded from {path.name}: created {created}.")
+    if not quiet:
+        click.echo("\nDemo logins (only for trying things out):")
+        for role, email, password in report.logins:
+            click.echo(f"  {role:<10} {email:<32} {password}")
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(seed)

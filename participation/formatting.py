@@ -1,0 +1,30 @@
+"""Dates, numbers and money in the reader's locale (Babel through Flask-Babel)."""
+
+from __future__ import annotations
+
+from datetime import date as date_type
+from datetime import datetime as datetime_type
+
+from babel.numbers import format_currency
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+
+
+def date(value: date_type | None, fmt: str = "long") -> str:
+    return format_date(value, fmt) if value else ""
+
+
+def datetime(value: datetime_type | None, fmt: str = "medium") -> str:
+    return format_datetime(value, fmt) if value else ""
+
+
+def number(value: int | float | None) -> str:
+    return format_decimal(value) if value is not None else ""
+
+
+def money(value: int | None, currency: str = "EUR") -> str:
+    """Whole currency units, the way budgets are announced: 50.000 € / €50,000."""
+    if value is None:
+        return ""
+    locale = get_locale()
+    pattern = locale.currency_formats["standard"].pattern.split(";")[0].replace(".00", "")
+    return format_currency(value, currency, format=pattern, locale=locale, currency_digits=False)

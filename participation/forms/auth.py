@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from participation.models import AccountType
+
+
+class RegisterForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[DataRequired(_l("Please enter your e-mail address.")), Length(max=254)],
+        render_kw={"autocomplete": "email"},
+    )
+    display_name = StringField(
+        _l("Display name"),
+        description=_l("Shown next to your proposals and comments."),
+        validators=[DataRequired(_l("Please enter a display name.")), Length(max=80)],
+        render_kw={"autocomplete": "nickname"},
+    )
+    account_type = RadioField(
+        _l("I register as"),
+        choices=[
+            (AccountType.PERSON.value, _l("a person")),
+            (AccountType.ORGANISATION.value, _l("an organisation (association, company, …)")),
+        ],
+        default=AccountType.PERSON.value,
+        validators=[DataRequired()],
+    )
+    password = PasswordField(
+        _l("Password"),
+        description=_l("At least 12 characters. A sentence you can remember works well."),
+        validators=[DataRequired(_l("Please choose a password."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    password_repeat = PasswordField(
+        _l("Repeat the password"),
+        validators=[
+            DataRequired(_l("Please repeat the password.")),
+            EqualTo("password", _l("The two passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[DataRequired(_l("Please enter your e-mail address."))],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Please enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember = BooleanField(_l("Stay logged in on this device"))
+
+
+class LogoutForm(FlaskForm):
+    """Logging out is a POST with a CSRF token, so no other site can log people out."""

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, IntegerField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from participation.models import VotingMethod
+
+
+class ConsultationForm(FlaskForm):
+    title = StringField(
+        _l("Title"), validators=[DataRequired(_l("Please enter a title.")), Length(max=160)]
+    )
+    summary = TextAreaField(
+        _l("Summary"),
+        description=_l("One or two sentences shown in the list of consultations."),
+        validators=[Length(max=500)],
+        render_kw={"rows": 2},
+    )
+    description = TextAreaField(
+        _l("Description"),
+        description=_l(
+            "What is this consultation about, who decides, what happens with the results? "
+            "You can use Markdown: **bold**, *italic*, lists and links."
+        ),
+        validators=[Length(max=20000)],
+        render_kw={"rows": 8},
+    )
+    categories = TextAreaField(
+        _l("Categories"),
+        description=_l("One category per line, for example “Mobility” or “Green spaces”."),
+        render_kw={"rows": 4},
+    )
+    voting_method = RadioField(
+        _l("Voting method"),
+        choices=[
+            (VotingMethod.SUPPORT.value, _l("Support: citizens support the proposals they like")),
+            (
+                VotingMethod.BUDGET.value,
+                _l("Budget: citizens choose projects that together fit the budget"),
+            ),
+        ],
+        default=VotingMethod.SUPPORT.value,
+        validators=[DataRequired()],
+    )
+    budget = IntegerField(
+        _l("Budget (optional)"),
+        description=_l("In whole euros. Required for the budget voting method."),
+        validators=[
+            Optional(),
+            NumberRange(
+                min=1, max=2_000_000_000, message=_l("The budget must be a positive amount.")
+            ),
+        ],
+        render_kw={"inputmode": "numeric", "min": 1},
+    )
+    collecting_starts_on = DateField(_l("Collecting proposals from"), validators=[Optional()])
+    voting_starts_on = DateField(_l("Voting from"), validators=[Optional()])
+    voting_ends_on = DateField(_l("Voting until"), validators=[Optional()])
+    results_on = DateField(_l("Results expected on"), validators=[Optional()])
+
+
+class PhaseForm(FlaskForm):
+    to_phase = HiddenField(validators=[DataRequired()])

@@ -1,0 +1,110 @@
+"""Consultations (participatory processes) and their categories."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from participation.extensions import db
+from participation.models.base import TimestampMixin, enum_column
+
+if TYPE_CHECKING:
+    from participation.models.proposal import Proposal
+    from participation.models.user import User
+
+
+class Phase(enum.Enum):
+    DRAFT = "draft"
+    COLLECTING = "collecting"
+    VOTING = "voting"
+    EVALUATING = "evaluating"
+    CLOSED = "closed"
+
+    @classmethod
+    def ordered(cls) -> list[Phase]:
+        return list(cls)
+
+    @property
+    def next(self) -> Phase | None:
+        phases = list(Phase)
+        index = phases.index(self)
+        return phases[index + 1] if index + 1 < len(phases) else None
+
+
+class VotingMethod(enum.Enum):
+    SUPPORT = "support"
+    BUDGET = "budget"
+
+
+class Consultation(TimestampMixin, db.Model):
+    __tablename__ = "consultations"
+    __table_args__ = (CheckConstraint("budget IS NULL OR budget > 0", name="budget_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
+    title: Mapped[str] = mapped_column(String(160), nullable=False)
+    summary: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    # Markdown source; rendered and sanitised on display by services.markup.
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    phase: Mapped[Phase] = mapped_column(
+        enum_column(Phase, "phase"), default=Phase.DRAFT, nullable=False, index=True
+    )
+    voting_method: Mapped[VotingMethod] = mapped_column(
+        enum_column(VotingMethod, "voting_method"), default=VotingMethod.SUPPORT, nullable=False
+    )
+    # Whole currency units: participatory budgets are announced in round sums.
+    budget: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="EUR")
+
+    collecting_starts_on: Mapped[date | None] = mapped_column(Date)
+    voting_starts_on: Mapped[date | None] = mapped_column(Date)
+    voting_ends_on: Mapped[date | None] = mapped_column(Date)
+    results_on: Mapped[date | None] = mapped_column(Date)
+
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    created_by: Mapped[User | None] = relationship()
+    categories: Mapped[list[Category]] = relationship(
+        back_populates="consultation",
+        order_by="Category.position",
+        cascade="all, delete-orphan",
+    )
+    proposals: Mapped[list[Proposal]] = relationship(
+        back_populates="consultation", lazy="dynamic", passive_deletes=True
+    )
+
+    @property
+    def is_public(self) -> bool:
+        return self.phase is not Phase.DRAFT
+
+    @property
+    def accepts_proposals(self) -> bool:
+        return self.phase is Phase.COLLECTING
+
+    @property
+    def needs_cost(self) -> bool:
+        return self.budget is not None or self.voting_method is VotingMethod.BUDGET
+
+    def __repr__(self) -> str:
+        return f"<Consultation {self.slug} {self.phase.value}>"
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("consultation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    name: Mapped[str] = mapped_column(String(80), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    consultation: Mapped[Consultation] = relationship(back_populates="categories")
+
+    def __repr__(self) -> str:
+        return f"<Category {self.name}>"

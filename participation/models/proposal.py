@@ -1,0 +1,68 @@
+"""Proposals submitted by citizens to a consultation."""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from participation.extensions import db
+from participation.models.base import TimestampMixin, enum_column
+
+if TYPE_CHECKING:
+    from participation.models.consultation import Category, Consultation
+    from participation.models.user import User
+
+
+class ProposalState(enum.Enum):
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+    HIDDEN = "hidden"
+
+
+class Proposal(TimestampMixin, db.Model):
+    __tablename__ = "proposals"
+    __table_args__ = (
+        CheckConstraint(
+            "estimated_cost IS NULL OR estimated_cost >= 0", name="estimated_cost_not_negative"
+        ),
+        CheckConstraint("support_count >= 0", name="support_count_not_negative"),
+        CheckConstraint("comment_count >= 0", name="comment_count_not_negative"),
+        Index("ix_proposals_consultation_state_created", "consultation_id", "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), nullable=False
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="SET NULL"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(160), nullable=False)
+    # Markdown source; rendered and sanitised on display by services.markup.
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    estimated_cost: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[ProposalState] = mapped_column(
+        enum_column(ProposalState, "proposal_state"),
+        default=ProposalState.PUBLISHED,
+        nullable=False,
+    )
+    # Counters written only by the services, in the transaction that writes the rows they count.
+    support_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    comment_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    consultation: Mapped[Consultation] = relationship(back_populates="proposals")
+    author: Mapped[User | None] = relationship()
+    category: Mapped[Category | None] = relationship()
+
+    @property
+    def is_published(self) -> bool:
+        return self.state is ProposalState.PUBLISHED
+
+    def __repr__(self) -> str:
+        return f"<Proposal {self.id} {self.state.value}>"

@@ -1,0 +1,60 @@
+"""Accounts: people and organisations, with a role."""
+
+from __future__ import annotations
+
+import enum
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from participation.extensions import db
+from participation.models.base import TimestampMixin, enum_column
+
+
+class Role(enum.Enum):
+    CITIZEN = "citizen"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+class AccountType(enum.Enum):
+    PERSON = "person"
+    ORGANISATION = "organisation"
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased by the accounts service, so the unique constraint is case-insensitive.
+    email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
+    display_name: Mapped[str] = mapped_column(String(80), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    role: Mapped[Role] = mapped_column(
+        enum_column(Role, "role"), default=Role.CITIZEN, nullable=False
+    )
+    account_type: Mapped[AccountType] = mapped_column(
+        enum_column(AccountType, "account_type"), default=AccountType.PERSON, nullable=False
+    )
+    locale: Mapped[str | None] = mapped_column(String(8))
+    is_blocked: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role in (Role.MODERATOR, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def is_organisation(self) -> bool:
+        return self.account_type is AccountType.ORGANISATION
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return not self.is_blocked
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role.value}>"

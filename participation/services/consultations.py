@@ -1,0 +1,183 @@
+"""Consultations: creating, configuring and finding them."""
+
+from __future__ import annotations
+
+import re
+from itertools import pairwise
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+
+from participation.extensions import db
+from participation.models import Category, Consultation, Phase, User, VotingMethod
+from participation.services import audit
+from participation.services.errors import NotAllowed, NotFound, ValidationFailed
+
+MAX_CATEGORIES = 30
+
+
+@dataclass
+class ConsultationSettings:
+    """What a moderator fills in when creating or editing a consultation."""
+
+    title: str
+    summary: str = ""
+    description: str = ""
+    categories: list[str] = field(default_factory=list)
+    budget: int | None = None
+    currency: str = "EUR"
+    voting_method: VotingMethod = VotingMethod.SUPPORT
+    collecting_starts_on: date | None = None
+    voting_starts_on: date | None = None
+    voting_ends_on: date | None = None
+    results_on: date | None = None
+
+
+def slugify(text: str) -> str:
+    normalised = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
+    ascii_text = normalised.encode("ascii", "ignore").decode("ascii").lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    return slug[:60].rstrip("-") or "consultation"
+
+
+def _unique_slug(title: str) -> str:
+    base = slugify(title)
+    slug, suffix = base, 2
+    while db.session.scalar(db.select(Consultation.id).where(Consultation.slug == slug)):
+        slug = f"{base}-{suffix}"
+        suffix += 1
+    return slug
+
+
+def parse_categories(text: str) -> list[str]:
+    """One category a line (or comma-separated); blanks and repeats dropped, order kept."""
+    names: list[str] = []
+    for raw in re.split(r"[\n,]", text or ""):
+        name = " ".join(raw.split())
+        if name and name.casefold() not in {n.casefold() for n in names}:
+            names.append(name)
+    return names
+
+
+def _check(settings: ConsultationSettings, consultation: Consultation | None) -> None:
+    errors: dict = {}
+    if not settings.title.strip():
+        errors["title"] = _l("Please enter a title.")
+    if settings.budget is not None and settings.budget <= 0:
+        errors["budget"] = _l("The budget must be a positive amount.")
+    if settings.voting_method is VotingMethod.BUDGET and settings.budget is None:
+        errors["budget"] = _l("A consultation that votes on a budget needs a budget.")
+    if (
+        consultation is not None
+        and consultation.phase is not Phase.DRAFT
+        and settings.voting_method is not consultation.voting_method
+    ):
+        errors["voting_method"] = _l("The voting method can only be changed while in draft.")
+    if len(settings.categories) > MAX_CATEGORIES:
+        errors["categories"] = _l("At most %(count)d categories.", count=MAX_CATEGORIES)
+    if any(len(name) > 80 for name in settings.categories):
+        errors["categories"] = _l("A category name may have at most 80 characters.")
+    dates = [
+        ("collecting_starts_on", settings.collecting_starts_on),
+        ("voting_starts_on", settings.voting_starts_on),
+        ("voting_ends_on", settings.voting_ends_on),
+        ("results_on", settings.results_on),
+    ]
+    planned = [(name, value) for name, value in dates if value is not None]
+    for (_, earlier), (later_name, later) in pairwise(planned):
+        if later < earlier:
+            errors[later_name] = _l("The planned dates must follow the order of the phases.")
+            break
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _apply(consultation: Consultation, settings: ConsultationSettings) -> None:
+    consultation.title = settings.title.strip()
+    consultation.summary = settings.summary.strip()
+    consultation.description = settings.description.strip()
+    consultation.budget = settings.budget
+    consultation.currency = settings.currency
+    consultation.voting_method = settings.voting_method
+    consultation.collecting_starts_on = settings.collecting_starts_on
+    consultation.voting_starts_on = settings.voting_starts_on
+    consultation.voting_ends_on = settings.voting_ends_on
+    consultation.results_on = settings.results_on
+
+    existing = {category.name.casefold(): category for category in consultation.categories}
+    kept: list[Category] = []
+    for position, name in enumerate(settings.categories):
+        category = existing.pop(name.casefold(), None) or Category(name=name)
+        category.name = name
+        category.position = position
+        kept.append(category)
+    # Categories dropped from the list disappear; their proposals keep no category.
+    consultation.categories = kept
+
+
+def create(settings: ConsultationSettings, actor: User) -> Consultation:
+    _require_moderator(actor)
+    _check(settings, None)
+    consultation = Consultation(slug=_unique_slug(settings.title), created_by=actor)
+    _apply(consultation, settings)
+    db.session.add(consultation)
+    db.session.flush()
+    audit.record(
+        actor=actor,
+        action="consultation.created",
+        subject_type="consultation",
+        subject_id=consultation.id,
+        consultation=consultation,
+        to_value=consultation.phase.value,
+    )
+    db.session.commit()
+    return consultation
+
+
+def update(consultation: Consultation, settings: ConsultationSettings, actor: User) -> Consultation:
+    _require_moderator(actor)
+    _check(settings, consultation)
+    _apply(consultation, settings)
+    audit.record(
+        actor=actor,
+        action="consultation.edited",
+        subject_type="consultation",
+        subject_id=consultation.id,
+        consultation=consultation,
+    )
+    db.session.commit()
+    return consultation
+
+
+def _require_moderator(actor: User | None) -> None:
+    if actor is None or not actor.is_authenticated or not actor.is_moderator:
+        raise NotAllowed(_l("Only moderators can manage consultations."))
+
+
+def can_see(consultation: Consultation, viewer: User | None) -> bool:
+    """Drafts are visible to moderators only."""
+    if consultation.is_public:
+        return True
+    return bool(viewer is not None and viewer.is_authenticated and viewer.is_moderator)
+
+
+def get_visible(slug: str, viewer: User | None) -> Consultation:
+    consultation = db.session.scalar(db.select(Consultation).where(Consultation.slug == slug))
+    if consultation is None or not can_see(consultation, viewer):
+        raise NotFound(_l("This consultation does not exist."))
+    return consultation
+
+
+PHASE_ORDER = {phase: index for index, phase in enumerate(Phase)}
+
+
+def list_visible(viewer: User | None) -> list[Consultation]:
+    """Open consultations first (collecting, voting), then the rest; drafts for moderators only."""
+    query = db.select(Consultation)
+    if not (viewer is not None and viewer.is_authenticated and viewer.is_moderator):
+        query = query.where(Consultation.phase != Phase.DRAFT)
+    consultations = list(db.session.scalars(query.order_by(Consultation.created_at.desc())))
+    open_first = {Phase.COLLECTING: 0, Phase.VOTING: 1, Phase.DRAFT: 2, Phase.EVALUATING: 3}
+    return sorted(consultations, key=lambda c: open_first.get(c.phase, 4))

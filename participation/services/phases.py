@@ -1,0 +1,83 @@
+"""Moving consultations through their phases: draft -> collecting -> voting -> evaluating -> closed.
+
+Moderators move one step forward at a time; going back is not allowed because votes and
+results of the later phases would lose their meaning. Every move is an audit event.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from participation.extensions import db
+from participation.models import (
+    Consultation,
+    Phase,
+    Proposal,
+    ProposalState,
+    User,
+    VotingMethod,
+)
+from participation.services import audit
+from participation.services.errors import DomainError, NotAllowed
+
+
+def allowed_next(consultation: Consultation) -> Phase | None:
+    return consultation.phase.next
+
+
+def change_phase(consultation: Consultation, to_phase: Phase, actor: User) -> Consultation:
+    if actor is None or not actor.is_authenticated or not actor.is_moderator:
+        raise NotAllowed(_l("Only moderators can change the phase of a consultation."))
+    # Lock the row so that two moderators clicking at once cannot skip a phase.
+    db.session.refresh(consultation, with_for_update=True)
+    from_phase = consultation.phase
+    if to_phase is not from_phase.next:
+        raise DomainError(
+            _l(
+                "A consultation in phase “%(current)s” cannot move to “%(target)s”.",
+                current=phase_label(from_phase),
+                target=phase_label(to_phase),
+            )
+        )
+    if to_phase is Phase.VOTING:
+        _check_ready_for_voting(consultation)
+    consultation.phase = to_phase
+    audit.record(
+        actor=actor,
+        action="consultation.phase_changed",
+        subject_type="consultation",
+        subject_id=consultation.id,
+        consultation=consultation,
+        from_value=from_phase.value,
+        to_value=to_phase.value,
+    )
+    db.session.commit()
+    return consultation
+
+
+def _check_ready_for_voting(consultation: Consultation) -> None:
+    published = db.session.scalar(
+        db.select(db.func.count())
+        .select_from(Proposal)
+        .where(
+            Proposal.consultation_id == consultation.id,
+            Proposal.state == ProposalState.PUBLISHED,
+        )
+    )
+    if not published:
+        raise DomainError(_l("Voting cannot open before at least one proposal is published."))
+    if consultation.voting_method is VotingMethod.BUDGET and not consultation.budget:
+        raise DomainError(_l("Voting on a budget cannot open before the budget is set."))
+
+
+def phase_label(phase: Phase) -> str:
+    return str(PHASE_LABELS[phase])
+
+
+PHASE_LABELS = {
+    Phase.DRAFT: _l("Draft"),
+    Phase.COLLECTING: _l("Collecting proposals"),
+    Phase.VOTING: _l("Voting"),
+    Phase.EVALUATING: _l("Evaluating"),
+    Phase.CLOSED: _l("Closed"),
+}

@@ -1,0 +1,231 @@
+"""Proposals: submitting, editing, withdrawing and listing them.
+
+Proposals change only while their consultation is collecting; afterwards they are frozen so
+that every vote is cast on the text that everybody saw.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import BigInteger, cast, or_
+
+from participation.extensions import db
+from participation.models import Category, Consultation, Phase, Proposal, ProposalState, User
+from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
+
+MAX_TITLE_LENGTH = 160
+MAX_BODY_LENGTH = 20_000
+MAX_COST = 2_000_000_000
+RANDOM_SEED_MODULUS = 2_147_483_647  # a prime: (id * seed) mod M is a permutation of ids
+
+
+class ProposalSort(enum.Enum):
+    NEWEST = "newest"
+    MOST_SUPPORTED = "supported"
+    RANDOM = "random"
+
+
+@dataclass
+class ProposalText:
+    """What a citizen fills in for a proposal."""
+
+    title: str
+    body: str
+    category_id: int | None = None
+    estimated_cost: int | None = None
+
+
+def _check(consultation: Consultation, text: ProposalText) -> Category | None:
+    errors: dict = {}
+    title = text.title.strip()
+    if not title:
+        errors["title"] = _l("Please enter a title.")
+    elif len(title) > MAX_TITLE_LENGTH:
+        errors["title"] = _l("The title may have at most %(count)d characters.", count=160)
+    if not text.body.strip():
+        errors["body"] = _l("Please describe your proposal.")
+    elif len(text.body) > MAX_BODY_LENGTH:
+        errors["body"] = _l(
+            "The description may have at most %(count)d characters.", count=MAX_BODY_LENGTH
+        )
+    category = None
+    if text.category_id is not None:
+        category = db.session.get(Category, text.category_id)
+        if category is None or category.consultation_id != consultation.id:
+            errors["category_id"] = _l("Please choose one of the categories of this consultation.")
+    elif consultation.categories:
+        errors["category_id"] = _l("Please choose a category.")
+    if text.estimated_cost is None:
+        if consultation.needs_cost:
+            errors["estimated_cost"] = _l(
+                "Please estimate the cost: this consultation distributes a budget."
+            )
+    elif text.estimated_cost < 0 or text.estimated_cost > MAX_COST:
+        errors["estimated_cost"] = _l("Please enter a cost between 0 and 2,000,000,000.")
+    elif consultation.budget is not None and text.estimated_cost > consultation.budget:
+        errors["estimated_cost"] = _l("The estimated cost is higher than the whole budget.")
+    if errors:
+        raise ValidationFailed(errors)
+    return category
+
+
+def _require_collecting(consultation: Consultation) -> None:
+    if consultation.phase is not Phase.COLLECTING:
+        raise DomainError(
+            _l(
+                "Proposals can only be submitted or changed while the consultation "
+                "is collecting proposals."
+            )
+        )
+
+
+def _require_citizen(actor: User | None) -> User:
+    if actor is None or not actor.is_authenticated:
+        raise NotAllowed(_l("Please log in first."))
+    return actor
+
+
+def submit(consultation: Consultation, author: User, text: ProposalText) -> Proposal:
+    author = _require_citizen(author)
+    _require_collecting(consultation)
+    category = _check(consultation, text)
+    proposal = Proposal(
+        consultation=consultation,
+        author=author,
+        title=text.title.strip(),
+        body=text.body.strip(),
+        category=category,
+        estimated_cost=text.estimated_cost,
+    )
+    db.session.add(proposal)
+    db.session.commit()
+    return proposal
+
+
+def can_edit(proposal: Proposal, actor: User | None) -> bool:
+    return bool(
+        actor is not None
+        and actor.is_authenticated
+        and proposal.author_id == actor.id
+        and proposal.state is ProposalState.PUBLISHED
+        and proposal.consultation.phase is Phase.COLLECTING
+    )
+
+
+def edit(proposal: Proposal, actor: User, text: ProposalText) -> Proposal:
+    actor = _require_citizen(actor)
+    if proposal.author_id != actor.id:
+        raise NotAllowed(_l("Only the author can change a proposal."))
+    _require_collecting(proposal.consultation)
+    if proposal.state is not ProposalState.PUBLISHED:
+        raise DomainError(_l("A withdrawn or hidden proposal can no longer be changed."))
+    category = _check(proposal.consultation, text)
+    proposal.title = text.title.strip()
+    proposal.body = text.body.strip()
+    proposal.category = category
+    proposal.estimated_cost = text.estimated_cost
+    db.session.commit()
+    return proposal
+
+
+def withdraw(proposal: Proposal, actor: User) -> Proposal:
+    actor = _require_citizen(actor)
+    if proposal.author_id != actor.id:
+        raise NotAllowed(_l("Only the author can withdraw a proposal."))
+    _require_collecting(proposal.consultation)
+    if proposal.state is not ProposalState.PUBLISHED:
+        raise DomainError(_l("This proposal is no longer published."))
+    proposal.state = ProposalState.WITHDRAWN
+    db.session.commit()
+    return proposal
+
+
+def can_see(proposal: Proposal, viewer: User | None) -> bool:
+    """Published proposals are public; authors and moderators still see withdrawn or hidden ones."""
+    from participation.services.consultations import can_see as can_see_consultation
+
+    if not can_see_consultation(proposal.consultation, viewer):
+        return False
+    if proposal.state is ProposalState.PUBLISHED:
+        return True
+    if viewer is None or not viewer.is_authenticated:
+        return False
+    return viewer.is_moderator or proposal.author_id == viewer.id
+
+
+def get_visible(proposal_id: int, viewer: User | None) -> Proposal:
+    proposal = db.session.get(Proposal, proposal_id)
+    if proposal is None or not can_see(proposal, viewer):
+        raise NotFound(_l("This proposal does not exist."))
+    return proposal
+
+
+@dataclass
+class ProposalQuery:
+    sort: ProposalSort = ProposalSort.NEWEST
+    category_id: int | None = None
+    text: str = ""
+    page: int = 1
+    per_page: int = 12
+    seed: int = 1
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(consultation: Consultation, query: ProposalQuery) -> Pagination:
+    """Published proposals of a consultation, filtered, sorted and paginated.
+
+    The random order sorts by (id * seed) mod a prime: a permutation of the ids keyed by the
+    visitor's seed, so it stays the same across pages and reloads for one visitor and differs
+    between visitors, and nobody's proposal is always on top.
+    """
+    statement = db.select(Proposal).where(
+        Proposal.consultation_id == consultation.id,
+        Proposal.state == ProposalState.PUBLISHED,
+    )
+    if query.category_id is not None:
+        statement = statement.where(Proposal.category_id == query.category_id)
+    words = query.text.split()[:8]
+    for word in words:
+        pattern = f"%{_escape_like(word)}%"
+        statement = statement.where(
+            or_(
+                Proposal.title.ilike(pattern, escape="\\"),
+                Proposal.body.ilike(pattern, escape="\\"),
+            )
+        )
+    if query.sort is ProposalSort.MOST_SUPPORTED:
+        statement = statement.order_by(
+            Proposal.support_count.desc(), Proposal.created_at.asc(), Proposal.id.asc()
+        )
+    elif query.sort is ProposalSort.RANDOM:
+        multiplier = 1 + query.seed % (RANDOM_SEED_MODULUS - 1)
+        key = (cast(Proposal.id, BigInteger) * multiplier) % RANDOM_SEED_MODULUS
+        statement = statement.order_by(key, Proposal.id)
+    else:
+        statement = statement.order_by(Proposal.created_at.desc(), Proposal.id.desc())
+    return db.paginate(
+        statement, page=max(query.page, 1), per_page=query.per_page, error_out=False, count=True
+    )
+
+
+def authored_by(user: User) -> list[Proposal]:
+    return list(
+        db.session.scalars(
+            db.select(Proposal)
+            .where(Proposal.author_id == user.id)
+            .order_by(Proposal.created_at.desc())
+        )
+    )
+
+
+def new_random_seed() -> int:
+    """A seed for one visitor's random order."""
+    return secrets.randbelow(RANDOM_SEED_MODULUS - 2) + 1
