@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import pairwise
 
 from flask_babel import lazy_gettext as _l
 

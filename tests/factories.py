@@ -1,0 +1,101 @@
+"""Factories for test data. Each call opens its own application context, commits, and returns
+a detached object whose columns stay readable (relationships are not loaded)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from flask import Flask
+
+from participation.extensions import db
+from participation.models import (
+    AccountType,
+    Category,
+    Consultation,
+    Phase,
+    Proposal,
+    ProposalState,
+    Role,
+    User,
+    VotingMethod,
+)
+from participation.services.accounts import hash_password
+
+_sequence = itertools.count(1)
+
+
+class Factory:
+    PASSWORD = "correct horse battery"
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def _save(self, instance: Any) -> Any:
+        with self.app.app_context():
+            db.session.add(instance)
+            db.session.commit()
+            db.session.refresh(instance)
+            db.session.expunge(instance)
+        return instance
+
+    def user(self, role: Role = Role.CITIZEN, **fields: Any) -> User:
+        number = next(_sequence)
+        with self.app.app_context():
+            password_hash = hash_password(fields.pop("password", self.PASSWORD))
+        defaults = {
+            "email": f"person{number}@example.org",
+            "display_name": f"Person {number}",
+            "account_type": AccountType.PERSON,
+        }
+        return self._save(User(role=role, password_hash=password_hash, **(defaults | fields)))
+
+    def moderator(self, **fields: Any) -> User:
+        return self.user(Role.MODERATOR, **fields)
+
+    def admin(self, **fields: Any) -> User:
+        return self.user(Role.ADMIN, **fields)
+
+    def consultation(
+        self,
+        phase: Phase = Phase.COLLECTING,
+        categories: tuple[str, ...] = (),
+        **fields: Any,
+    ) -> Consultation:
+        number = next(_sequence)
+        defaults = {
+            "slug": f"consultation-{number}",
+            "title": f"Consultation {number}",
+            "summary": "What should the town do?",
+            "description": "A **consultation** for tests.",
+            "voting_method": VotingMethod.SUPPORT,
+        }
+        consultation = Consultation(phase=phase, **(defaults | fields))
+        consultation.categories = [
+            Category(name=name, position=position) for position, name in enumerate(categories)
+        ]
+        with self.app.app_context():
+            db.session.add(consultation)
+            db.session.commit()
+            db.session.refresh(consultation)
+            consultation.categories  # noqa: B018 - load them before detaching
+            db.session.expunge_all()
+        return consultation
+
+    def proposal(
+        self,
+        consultation: Consultation,
+        author: User,
+        state: ProposalState = ProposalState.PUBLISHED,
+        **fields: Any,
+    ) -> Proposal:
+        number = next(_sequence)
+        defaults = {"title": f"Proposal {number}", "body": f"Body of proposal {number}."}
+        return self._save(
+            Proposal(
+                consultation_id=consultation.id,
+                author_id=author.id,
+                state=state,
+                **(defaults | fields),
+            )
+        )
