@@ -1,0 +1,66 @@
+"""The Alembic migrations are the schema: they must agree with the models and undo cleanly."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect
+
+from participation.extensions import db
+from tests import postgres
+from tests.conftest import make_app
+
+
+@pytest.fixture
+def fresh_app(backend, database_url, tmp_path):
+    """An app on a database of its own, empty, so migrations run from nothing."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'migrations.db'}"
+    else:
+        url = postgres.create_extra_database(database_url, "participation_migrations")
+    app = make_app(url)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _differences(app) -> list:
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return compare_metadata(context, db.metadata)
+
+
+def _tables(app) -> set[str]:
+    with app.app_context():
+        return set(inspect(db.engine).get_table_names()) - {"alembic_version"}
+
+
+def test_migrations_create_exactly_the_schema_of_the_models(fresh_app):
+    with fresh_app.app_context():
+        upgrade()
+    assert _differences(fresh_app) == []
+
+
+def test_migrations_create_every_table_of_the_models(fresh_app):
+    with fresh_app.app_context():
+        upgrade()
+    assert _tables(fresh_app) == set(db.metadata.tables)
+
+
+def test_downgrade_to_base_removes_every_table(fresh_app):
+    with fresh_app.app_context():
+        upgrade()
+        downgrade(revision="base")
+    assert _tables(fresh_app) == set()
+
+
+def test_upgrade_after_downgrade_gives_the_same_schema_again(fresh_app):
+    with fresh_app.app_context():
+        upgrade()
+        downgrade(revision="base")
+        upgrade()
+    assert _differences(fresh_app) == []
