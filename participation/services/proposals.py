@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import BigInteger, cast, or_
+from sqlalchemy.orm import selectinload
 
 from participation.extensions import db
 from participation.models import Category, Consultation, Phase, Proposal, ProposalState, User
@@ -186,9 +187,13 @@ def search(consultation: Consultation, query: ProposalQuery) -> Pagination:
     visitor's seed, so it stays the same across pages and reloads for one visitor and differs
     between visitors, and nobody's proposal is always on top.
     """
-    statement = db.select(Proposal).where(
-        Proposal.consultation_id == consultation.id,
-        Proposal.state == ProposalState.PUBLISHED,
+    statement = (
+        db.select(Proposal)
+        .where(
+            Proposal.consultation_id == consultation.id,
+            Proposal.state == ProposalState.PUBLISHED,
+        )
+        .options(selectinload(Proposal.author), selectinload(Proposal.category))
     )
     if query.category_id is not None:
         statement = statement.where(Proposal.category_id == query.category_id)
