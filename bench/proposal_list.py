@@ -22,16 +22,34 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("APP_ENV", "testing")
 
-from flask_migrate import upgrade  # noqa: E402
+from flask_migrate import upgrade
 
-from participation import create_app  # noqa: E402
-from participation.extensions import db  # noqa: E402
-from participation.models import Category, Consultation, Phase, Proposal, User  # noqa: E402
+from participation import create_app
+from participation.extensions import db
+from participation.models import Category, Consultation, Phase, Proposal, User
 
-WORDS = (
-    "Baum Radweg Spielplatz Bank Brunnen Licht Bus Schule Park Platz Markt Kultur Sport "
-    "Wasser Grün Sicherheit Jugend Senioren Bibliothek Fest"
-).split()
+WORDS = [
+    "Baum",
+    "Radweg",
+    "Spielplatz",
+    "Bank",
+    "Brunnen",
+    "Licht",
+    "Bus",
+    "Schule",
+    "Park",
+    "Platz",
+    "Markt",
+    "Kultur",
+    "Sport",
+    "Wasser",
+    "Grün",
+    "Sicherheit",
+    "Jugend",
+    "Senioren",
+    "Bibliothek",
+    "Fest",
+]
 
 
 def build(app, users: int, proposals: int) -> str:
