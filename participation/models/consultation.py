@@ -7,7 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from participation.extensions import db
 from participation.models.base import TimestampMixin, enum_column
@@ -73,8 +73,9 @@ class Consultation(TimestampMixin, db.Model):
         order_by="Category.position",
         cascade="all, delete-orphan",
     )
-    proposals: Mapped[list[Proposal]] = relationship(
-        back_populates="consultation", lazy="dynamic", passive_deletes=True
+    # Write-only: a consultation may hold thousands of proposals; query them with a filter.
+    proposals: WriteOnlyMapped[Proposal] = relationship(
+        back_populates="consultation", passive_deletes=True
     )
 
     @property
