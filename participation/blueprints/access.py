@@ -28,11 +28,7 @@ def safe_next_url(default_endpoint: str = "main.index") -> str:
     """The `next` target if it stays on this site, otherwise the default page."""
     target = request.values.get("next", "")
     parts = urlsplit(target)
-    if (
-        target.startswith("/")
-        and not target.startswith("//")
-        and not parts.netloc
-        and not parts.scheme
-    ):
+    local = target.startswith("/") and not target.startswith("//") and "\\" not in target
+    if local and not parts.netloc and not parts.scheme:
         return target
     return url_for(default_endpoint)
