@@ -35,8 +35,15 @@ class ConsultationSettings:
     results_on: date | None = None
 
 
+GERMAN_TRANSLITERATION = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss", "ẞ": "SS"}
+)
+
+
 def slugify(text: str) -> str:
-    normalised = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
+    """German umlauts as ae/oe/ue (as in the demo slugs), other accents dropped."""
+    composed = unicodedata.normalize("NFC", text).translate(GERMAN_TRANSLITERATION)
+    normalised = unicodedata.normalize("NFKD", composed)
     ascii_text = normalised.encode("ascii", "ignore").decode("ascii").lower()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
     return slug[:60].rstrip("-") or "consultation"
