@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from flask import Flask, render_template, request, session
+from flask import Flask, has_request_context, render_template, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -66,9 +66,14 @@ def _security_headers(response):
 
 
 def select_locale() -> str:
-    """The user's own setting, then the language chosen in this session, then the browser's."""
+    """The user's own setting, then the language chosen in this session, then the browser's.
+
+    Outside a request (flask commands, services called from scripts) the default language.
+    """
     from flask import current_app
 
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
