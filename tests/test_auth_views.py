@@ -1,0 +1,451 @@
+"""Register, log in and log out through real HTTP requests of the test client."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from participation.extensions import db, limiter
+from participation.models import AccountType, User
+from tests.conftest import csrf_token_from, make_app
+from tests.factories import Factory
+
+PASSWORD = "a long enough passphrase"
+ENGLISH = {"Accept-Language": "en"}
+LOGOUT_FORM = 'action="/account/logout"'
+
+
+def registration(**fields: str) -> dict[str, str]:
+    values = {
+        "email": "anna@example.org",
+        "display_name": "Anna Schmidt",
+        "account_type": "person",
+        "password": PASSWORD,
+        "password_repeat": PASSWORD,
+    }
+    return values | fields
+
+
+def users(app: Flask) -> list[User]:
+    with app.app_context():
+        found = db.session.scalars(select(User).order_by(User.id)).all()
+        db.session.expunge_all()
+        return list(found)
+
+
+def user_count(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(User.id)))
+
+
+def logged_in_user_id(client: FlaskClient) -> str | None:
+    with client.session_transaction() as session:
+        return session.get("_user_id")
+
+
+# Registration
+
+
+def test_register_page_has_labelled_fields(client):
+    page = client.get("/account/register").get_data(as_text=True)
+
+    for field in ("email", "display_name", "password", "password_repeat"):
+        assert f'for="{field}"' in page
+
+
+def test_register_creates_an_account_with_an_argon2id_hash(app, client):
+    response = client.post("/account/register", data=registration())
+
+    assert response.status_code == 302
+    [user] = users(app)
+    assert user.email == "anna@example.org"
+    assert user.password_hash.startswith("$argon2id$")
+
+
+def test_register_logs_the_new_user_in(app, client):
+    client.post("/account/register", data=registration())
+
+    [user] = users(app)
+    assert logged_in_user_id(client) == str(user.id)
+    assert LOGOUT_FORM in client.get("/").get_data(as_text=True)
+
+
+def test_register_refuses_a_duplicate_email_ignoring_case(app, client, factory):
+    factory.user(email="anna@example.org")
+
+    response = client.post("/account/register", data=registration(email="Anna@Example.org"))
+
+    assert response.status_code == 422
+    assert 'id="email-error"' in response.get_data(as_text=True)
+    assert user_count(app) == 1
+
+
+def test_register_explains_a_duplicate_email_in_english(client, factory):
+    factory.user(email="anna@example.org")
+
+    response = client.post(
+        "/account/register", data=registration(email="ANNA@example.org"), headers=ENGLISH
+    )
+
+    assert "An account with this e-mail address already exists." in response.get_data(as_text=True)
+
+
+def test_register_refuses_a_password_under_twelve_characters(app, client):
+    response = client.post(
+        "/account/register",
+        data=registration(password="elevenchars", password_repeat="elevenchars"),
+    )
+
+    assert response.status_code == 422
+    assert 'id="password-error"' in response.get_data(as_text=True)
+    assert user_count(app) == 0
+
+
+def test_register_explains_the_minimum_password_length_in_english(client):
+    response = client.post(
+        "/account/register",
+        data=registration(password="short", password_repeat="short"),
+        headers=ENGLISH,
+    )
+
+    assert "at least 12 characters long" in response.get_data(as_text=True)
+
+
+def test_register_refuses_a_malformed_email(app, client):
+    response = client.post("/account/register", data=registration(email="anna@"))
+
+    assert response.status_code == 422
+    assert 'id="email-error"' in response.get_data(as_text=True)
+    assert user_count(app) == 0
+
+
+def test_register_refuses_different_repeated_password(app, client):
+    response = client.post("/account/register", data=registration(password_repeat=PASSWORD + "!"))
+
+    assert response.status_code == 422
+    assert 'id="password_repeat-error"' in response.get_data(as_text=True)
+    assert user_count(app) == 0
+
+
+def test_register_refused_keeps_the_entries_but_not_the_password(client):
+    response = client.post(
+        "/account/register", data=registration(email="anna@", password="short secret")
+    )
+
+    page = response.get_data(as_text=True)
+    assert 'value="Anna Schmidt"' in page
+    assert "short secret" not in page
+
+
+def test_register_stores_an_organisation_account(app, client):
+    client.post("/account/register", data=registration(account_type="organisation"))
+
+    [user] = users(app)
+    assert user.account_type is AccountType.ORGANISATION
+
+
+def test_register_refuses_an_unknown_account_type(app, client):
+    response = client.post("/account/register", data=registration(account_type="robot"))
+
+    assert response.status_code == 422
+    assert user_count(app) == 0
+
+
+def test_register_normalises_whitespace_in_the_display_name(app, client):
+    client.post("/account/register", data=registration(display_name="  Anna   Maria\tSchmidt "))
+
+    [user] = users(app)
+    assert user.display_name == "Anna Maria Schmidt"
+
+
+def test_register_with_csrf_refuses_a_post_without_token(app, csrf_client):
+    response = csrf_client.post("/account/register", data=registration())
+
+    assert response.status_code == 400
+    assert user_count(app) == 0
+
+
+def test_register_with_csrf_accepts_the_token_of_the_form(app, csrf_client):
+    token = csrf_token_from(csrf_client.get("/account/register").get_data(as_text=True))
+
+    response = csrf_client.post("/account/register", data=registration(csrf_token=token))
+
+    assert response.status_code == 302
+    assert user_count(app) == 1
+
+
+# Logging in
+
+
+def test_login_with_the_right_credentials_logs_in(client, factory):
+    user = factory.user(email="anna@example.org")
+
+    response = client.post(
+        "/account/login", data={"email": "anna@example.org", "password": Factory.PASSWORD}
+    )
+
+    assert response.status_code == 302
+    assert logged_in_user_id(client) == str(user.id)
+
+
+def test_login_shows_log_out_on_the_next_page(client, factory):
+    factory.user(email="anna@example.org")
+
+    response = client.post(
+        "/account/login",
+        data={"email": "anna@example.org", "password": Factory.PASSWORD},
+        headers=ENGLISH,
+        follow_redirects=True,
+    )
+
+    page = response.get_data(as_text=True)
+    assert LOGOUT_FORM in page
+    assert "Log out" in page
+
+
+def test_login_with_a_wrong_password_is_refused(client, factory):
+    factory.user(email="anna@example.org")
+
+    response = client.post(
+        "/account/login", data={"email": "anna@example.org", "password": "not the password"}
+    )
+
+    assert response.status_code == 422
+    assert logged_in_user_id(client) is None
+
+
+def test_login_refusal_does_not_tell_which_part_was_wrong(client, factory):
+    factory.user(email="anna@example.org")
+
+    wrong_password = client.post(
+        "/account/login",
+        data={"email": "anna@example.org", "password": "not the password"},
+        headers=ENGLISH,
+    )
+    unknown_email = client.post(
+        "/account/login",
+        data={"email": "nobody@example.org", "password": "not the password"},
+        headers=ENGLISH,
+    )
+
+    message = "The e-mail address or the password is not right."
+    assert message in wrong_password.get_data(as_text=True)
+    assert message in unknown_email.get_data(as_text=True)
+
+
+def test_login_with_an_unknown_email_is_refused(client):
+    response = client.post(
+        "/account/login", data={"email": "nobody@example.org", "password": Factory.PASSWORD}
+    )
+
+    assert response.status_code == 422
+    assert logged_in_user_id(client) is None
+
+
+def test_login_of_a_blocked_user_is_refused(client, factory):
+    factory.user(email="anna@example.org", is_blocked=True)
+
+    response = client.post(
+        "/account/login", data={"email": "anna@example.org", "password": Factory.PASSWORD}
+    )
+
+    assert response.status_code == 422
+    assert logged_in_user_id(client) is None
+
+
+def test_a_user_blocked_while_logged_in_is_logged_out(app, client, auth, factory):
+    user = factory.user()
+    auth.login(user.email)
+    with app.app_context():
+        db.session.get(User, user.id).is_blocked = True
+        db.session.commit()
+
+    assert LOGOUT_FORM not in client.get("/").get_data(as_text=True)
+
+
+def test_login_ignores_the_case_of_the_email(client, factory):
+    user = factory.user(email="anna@example.org")
+
+    client.post("/account/login", data={"email": "ANNA@Example.ORG", "password": Factory.PASSWORD})
+
+    assert logged_in_user_id(client) == str(user.id)
+
+
+def test_login_follows_a_local_next_path(client, factory):
+    factory.user(email="anna@example.org")
+
+    response = client.post(
+        "/account/login?next=/consultations/?page=2",
+        data={"email": "anna@example.org", "password": Factory.PASSWORD},
+    )
+
+    assert response.headers["Location"] == "/consultations/?page=2"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "https://evil.example",
+        "http://evil.example/account/login",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "javascript:alert(1)",
+    ],
+)
+def test_login_ignores_a_next_target_on_another_site(client, factory, target):
+    factory.user(email="anna@example.org")
+
+    response = client.post(
+        "/account/login",
+        data={"email": "anna@example.org", "password": Factory.PASSWORD, "next": target},
+    )
+
+    assert response.headers["Location"] == "/"
+
+
+def test_login_page_redirects_a_logged_in_user(client, auth, factory):
+    auth.login(factory.user().email)
+
+    response = client.get("/account/login")
+
+    assert response.status_code == 302
+
+
+def test_login_with_csrf_refuses_a_post_without_token(csrf_client, factory):
+    factory.user(email="anna@example.org")
+
+    response = csrf_client.post(
+        "/account/login", data={"email": "anna@example.org", "password": Factory.PASSWORD}
+    )
+
+    assert response.status_code == 400
+    assert logged_in_user_id(csrf_client) is None
+
+
+def test_login_with_csrf_accepts_the_token_of_the_form(csrf_client, factory):
+    user = factory.user(email="anna@example.org")
+    token = csrf_token_from(csrf_client.get("/account/login").get_data(as_text=True))
+
+    response = csrf_client.post(
+        "/account/login",
+        data={"email": "anna@example.org", "password": Factory.PASSWORD, "csrf_token": token},
+    )
+
+    assert response.status_code == 302
+    assert logged_in_user_id(csrf_client) == str(user.id)
+
+
+@pytest.fixture
+def rate_limited_app(app: Flask):
+    """An app whose login allows three attempts a minute.
+
+    The limiter is one object shared by every app of the test session, so its switch and
+    its counters are put back afterwards, leaving the other tests unlimited.
+    """
+    was_enabled = limiter.enabled
+    limited = make_app(
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        RATELIMIT_ENABLED=True,
+        LOGIN_RATE_LIMIT="3 per minute",
+    )
+    yield limited
+    limiter.reset()
+    limiter.enabled = was_enabled
+
+
+def _wrong_login(client: FlaskClient):
+    return client.post(
+        "/account/login",
+        data={"email": "anna@example.org", "password": "guessing again"},
+        headers=ENGLISH,
+    )
+
+
+def test_login_refuses_the_fourth_attempt_a_minute_with_a_friendly_page(rate_limited_app, factory):
+    factory.user(email="anna@example.org")
+    client = rate_limited_app.test_client()
+
+    statuses = [_wrong_login(client).status_code for _ in range(3)]
+    fourth = _wrong_login(client)
+
+    assert statuses == [422, 422, 422]
+    assert fourth.status_code == 429
+    page = fourth.get_data(as_text=True)
+    assert "Too many attempts" in page
+    assert "Traceback" not in page
+
+
+def test_login_refuses_even_the_right_password_once_the_limit_is_reached(rate_limited_app, factory):
+    factory.user(email="anna@example.org")
+    client = rate_limited_app.test_client()
+    for _ in range(3):
+        _wrong_login(client)
+
+    response = client.post(
+        "/account/login", data={"email": "anna@example.org", "password": Factory.PASSWORD}
+    )
+
+    assert response.status_code == 429
+    assert logged_in_user_id(client) is None
+
+
+def test_login_rate_limit_leaves_the_login_page_readable(rate_limited_app):
+    client = rate_limited_app.test_client()
+    for _ in range(4):
+        _wrong_login(client)
+
+    assert client.get("/account/login").status_code == 200
+
+
+# Logging out
+
+
+def test_logout_by_get_is_not_allowed(client, auth, factory):
+    auth.login(factory.user().email)
+
+    response = client.get("/account/logout")
+
+    assert response.status_code == 405
+    assert logged_in_user_id(client) is not None
+
+
+def test_logout_ends_the_session(client, auth, factory):
+    auth.login(factory.user().email)
+
+    response = auth.logout()
+
+    assert response.status_code == 302
+    assert logged_in_user_id(client) is None
+    assert LOGOUT_FORM not in client.get("/").get_data(as_text=True)
+
+
+def _csrf_login(client: FlaskClient, email: str) -> None:
+    token = csrf_token_from(client.get("/account/login").get_data(as_text=True))
+    client.post(
+        "/account/login", data={"email": email, "password": Factory.PASSWORD, "csrf_token": token}
+    )
+
+
+def test_logout_with_csrf_refuses_a_post_without_token(csrf_client, factory):
+    user = factory.user()
+    _csrf_login(csrf_client, user.email)
+
+    response = csrf_client.post("/account/logout")
+
+    assert response.status_code == 400
+    assert logged_in_user_id(csrf_client) == str(user.id)
+
+
+def test_logout_with_csrf_accepts_the_token_of_the_page(csrf_client, factory):
+    user = factory.user()
+    _csrf_login(csrf_client, user.email)
+    token = csrf_token_from(csrf_client.get("/").get_data(as_text=True))
+
+    response = csrf_client.post("/account/logout", data={"csrf_token": token})
+
+    assert response.status_code == 302
+    assert logged_in_user_id(csrf_client) is None
