@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from participation.models import AccountType, Role
 from participation.services import accounts, seeding
@@ -56,6 +56,7 @@ def create_user(email: str, role: str, display_name: str | None, organisation: b
     help="YAML file (default: seeds/demo.yaml).",
 )
 @click.option("--quiet", is_flag=True, help="Do not print the demo logins.")
+@with_appcontext
 def seed(seed_file: Path | None, quiet: bool) -> None:
     """Load the demo data; running it again adds nothing that is already there."""
     path = seed_file or Path(current_app.config["SEEDS_DIR"]) / "demo.yaml"
