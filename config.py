@@ -24,8 +24,12 @@ def database_url(default: str) -> str:
     return url
 
 
+# Good enough on one's own machine, refused in production.
+DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = database_url("sqlite:///participation.db")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False
@@ -69,7 +73,7 @@ class ProductionConfig(Config):
     @staticmethod
     def check(settings: dict) -> None:
         """Refuse to start production with the development secret."""
-        if not os.environ.get("SECRET_KEY") or settings.get("SECRET_KEY") == Config.SECRET_KEY:
+        if not os.environ.get("SECRET_KEY") or settings.get("SECRET_KEY") == DEVELOPMENT_SECRET_KEY:
             raise RuntimeError(
                 "SECRET_KEY must be set in the environment when APP_ENV=production "
                 '(for example: python -c "import secrets; print(secrets.token_hex(32))").'
