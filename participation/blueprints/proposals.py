@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -73,6 +73,8 @@ def show(proposal_id: int):
 @login_required
 def edit(proposal_id: int):
     proposal = proposals.get_visible(proposal_id, current_user)
+    if proposal.author_id != current_user.id:
+        abort(403)  # not "frozen": somebody else's proposal is never theirs to change
     if not proposals.can_edit(proposal, current_user):
         flash(
             _("This proposal can no longer be changed: proposals are frozen once voting opens."),
