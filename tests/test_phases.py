@@ -1,0 +1,336 @@
+"""Phases: draft -> collecting -> voting -> evaluating -> closed, one audited step at a time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask_babel import force_locale
+
+from participation.extensions import db
+from participation.models import (
+    AuditEvent,
+    Consultation,
+    Phase,
+    ProposalState,
+    User,
+    VotingMethod,
+)
+from participation.services import phases
+from participation.services.errors import DomainError, NotAllowed
+from tests.conftest import csrf_token_from
+from tests.factories import Factory
+
+ENGLISH = {"Accept-Language": "en"}
+ORDER = [Phase.DRAFT, Phase.COLLECTING, Phase.VOTING, Phase.EVALUATING, Phase.CLOSED]
+
+
+def attached(model, instance):
+    return db.session.get(model, instance.id)
+
+
+def phase_of(app, consultation) -> Phase:
+    with app.app_context():
+        return db.session.get(Consultation, consultation.id).phase
+
+
+def phase_events(app, consultation) -> list[tuple[str | None, str | None]]:
+    with app.app_context():
+        return [
+            (event.from_value, event.to_value)
+            for event in db.session.scalars(
+                db.select(AuditEvent)
+                .where(
+                    AuditEvent.consultation_id == consultation.id,
+                    AuditEvent.action == "consultation.phase_changed",
+                )
+                .order_by(AuditEvent.id)
+            )
+        ]
+
+
+def events_recorded_for(consultation) -> list[AuditEvent]:
+    return db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.consultation_id == consultation.id)
+    ).all()
+
+
+def in_english(message) -> str:
+    with force_locale("en"):
+        return str(message)
+
+
+def login_with_csrf(client, email: str) -> None:
+    token = csrf_token_from(client.get("/account/login").get_data(as_text=True))
+    response = client.post(
+        "/account/login",
+        data={"email": email, "password": Factory.PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 302
+
+
+# The service
+
+
+def test_phases_move_forward_one_step_at_a_time_to_closed(factory, ctx):
+    actor = attached(User, factory.moderator())
+    created = factory.consultation(phase=Phase.DRAFT)
+    factory.proposal(created, factory.user())
+    consultation = attached(Consultation, created)
+    reached = []
+    for target in ORDER[1:]:
+        phases.change_phase(consultation, target, actor)
+        reached.append(consultation.phase)
+    assert reached == ORDER[1:]
+
+
+def test_next_phase_follows_the_fixed_order():
+    assert [phase.next for phase in ORDER] == [*ORDER[1:], None]
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (Phase.DRAFT, Phase.VOTING),
+        (Phase.DRAFT, Phase.CLOSED),
+        (Phase.COLLECTING, Phase.EVALUATING),
+        (Phase.VOTING, Phase.CLOSED),
+    ],
+)
+def test_skipping_a_phase_is_refused(factory, ctx, current, target):
+    actor = attached(User, factory.moderator())
+    created = factory.consultation(phase=current)
+    factory.proposal(created, factory.user())
+    with pytest.raises(DomainError) as refused:
+        phases.change_phase(attached(Consultation, created), target, actor)
+    assert "cannot move" in in_english(refused.value.message)
+    db.session.rollback()
+    assert attached(Consultation, created).phase is current
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (Phase.COLLECTING, Phase.DRAFT),
+        (Phase.VOTING, Phase.COLLECTING),
+        (Phase.CLOSED, Phase.EVALUATING),
+    ],
+)
+def test_going_back_is_refused(factory, ctx, current, target):
+    actor = attached(User, factory.moderator())
+    created = factory.consultation(phase=current)
+    with pytest.raises(DomainError):
+        phases.change_phase(attached(Consultation, created), target, actor)
+    db.session.rollback()
+    assert attached(Consultation, created).phase is current
+
+
+def test_staying_in_the_same_phase_is_refused(factory, ctx):
+    actor = attached(User, factory.moderator())
+    created = factory.consultation(phase=Phase.COLLECTING)
+    with pytest.raises(DomainError):
+        phases.change_phase(attached(Consultation, created), Phase.COLLECTING, actor)
+    db.session.rollback()
+    assert events_recorded_for(created) == []
+
+
+def test_a_phase_change_records_actor_from_to_and_time(factory, ctx):
+    actor = attached(User, factory.moderator())
+    created = factory.consultation(phase=Phase.DRAFT)
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    phases.change_phase(attached(Consultation, created), Phase.COLLECTING, actor)
+    after = datetime.now(UTC) + timedelta(seconds=1)
+    [event] = events_recorded_for(created)
+    assert (event.action, event.actor_id, event.from_value, event.to_value) == (
+        "consultation.phase_changed",
+        actor.id,
+        "draft",
+        "collecting",
+    )
+    recorded_at = event.created_at
+    if recorded_at.tzinfo is None:  # SQLite hands back naive UTC
+        recorded_at = recorded_at.replace(tzinfo=UTC)
+    assert before <= recorded_at <= after
+
+
+def test_a_refused_phase_change_records_nothing(factory, ctx):
+    actor = attached(User, factory.moderator())
+    created = factory.consultation(phase=Phase.DRAFT)
+    with pytest.raises(DomainError):
+        phases.change_phase(attached(Consultation, created), Phase.EVALUATING, actor)
+    db.session.rollback()
+    assert events_recorded_for(created) == []
+
+
+def test_voting_cannot_open_without_a_published_proposal(factory, ctx):
+    actor = attached(User, factory.moderator())
+    created = factory.consultation(phase=Phase.COLLECTING)
+    author = factory.user()
+    factory.proposal(created, author, state=ProposalState.WITHDRAWN)
+    factory.proposal(created, author, state=ProposalState.HIDDEN)
+    with pytest.raises(DomainError) as refused:
+        phases.change_phase(attached(Consultation, created), Phase.VOTING, actor)
+    assert "at least one proposal" in in_english(refused.value.message)
+    db.session.rollback()
+    assert attached(Consultation, created).phase is Phase.COLLECTING
+
+
+def test_voting_opens_with_one_published_proposal(factory, ctx):
+    actor = attached(User, factory.moderator())
+    created = factory.consultation(phase=Phase.COLLECTING)
+    factory.proposal(created, factory.user())
+    phases.change_phase(attached(Consultation, created), Phase.VOTING, actor)
+    db.session.expire_all()
+    assert attached(Consultation, created).phase is Phase.VOTING
+
+
+def test_budget_voting_cannot_open_without_a_budget(factory, ctx):
+    actor = attached(User, factory.moderator())
+    created = factory.consultation(
+        phase=Phase.COLLECTING, voting_method=VotingMethod.BUDGET, budget=None
+    )
+    factory.proposal(created, factory.user(), estimated_cost=100)
+    with pytest.raises(DomainError):
+        phases.change_phase(attached(Consultation, created), Phase.VOTING, actor)
+    db.session.rollback()
+    assert attached(Consultation, created).phase is Phase.COLLECTING
+
+
+def test_citizen_cannot_change_a_phase_in_the_service(factory, ctx):
+    actor = attached(User, factory.user())
+    created = factory.consultation(phase=Phase.DRAFT)
+    with pytest.raises(NotAllowed):
+        phases.change_phase(attached(Consultation, created), Phase.COLLECTING, actor)
+    db.session.rollback()
+    assert attached(Consultation, created).phase is Phase.DRAFT
+
+
+# The views
+
+
+def test_moderator_moves_the_phase_with_the_form(app, client, auth, factory):
+    consultation = factory.consultation(phase=Phase.DRAFT)
+    auth.login(factory.moderator().email)
+    response = client.post(
+        f"/consultations/{consultation.slug}/phase", data={"to_phase": "collecting"}
+    )
+    assert response.status_code == 302
+    assert phase_of(app, consultation) is Phase.COLLECTING
+    assert phase_events(app, consultation) == [("draft", "collecting")]
+
+
+def test_consultation_page_offers_moderators_the_next_phase_only(client, auth, factory):
+    consultation = factory.consultation(phase=Phase.COLLECTING)
+    auth.login(factory.moderator().email)
+    html = client.get(f"/consultations/{consultation.slug}").get_data(as_text=True)
+    assert 'name="to_phase" value="voting"' in html
+    assert html.count('name="to_phase"') == 1
+
+
+def test_skipping_a_phase_in_the_form_is_refused_with_a_message(app, client, auth, factory):
+    consultation = factory.consultation(phase=Phase.DRAFT)
+    auth.login(factory.moderator().email)
+    response = client.post(
+        f"/consultations/{consultation.slug}/phase",
+        data={"to_phase": "voting"},
+        headers=ENGLISH,
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    assert "cannot move to" in response.get_data(as_text=True)
+    assert phase_of(app, consultation) is Phase.DRAFT
+
+
+def test_opening_voting_without_proposals_in_the_form_is_refused_with_a_message(
+    app, client, auth, factory
+):
+    consultation = factory.consultation(phase=Phase.COLLECTING)
+    auth.login(factory.moderator().email)
+    response = client.post(
+        f"/consultations/{consultation.slug}/phase",
+        data={"to_phase": "voting"},
+        headers=ENGLISH,
+        follow_redirects=True,
+    )
+    assert "at least one proposal" in response.get_data(as_text=True)
+    assert phase_of(app, consultation) is Phase.COLLECTING
+
+
+def test_unknown_target_phase_is_a_bad_request(app, client, auth, factory):
+    consultation = factory.consultation(phase=Phase.DRAFT)
+    auth.login(factory.moderator().email)
+    response = client.post(
+        f"/consultations/{consultation.slug}/phase", data={"to_phase": "finished"}
+    )
+    assert response.status_code == 400
+    assert phase_of(app, consultation) is Phase.DRAFT
+
+
+def test_citizen_posting_a_phase_change_gets_403_and_nothing_changes(app, client, auth, factory):
+    consultation = factory.consultation(phase=Phase.COLLECTING)
+    factory.proposal(consultation, factory.user())
+    auth.login(factory.user().email)
+    response = client.post(f"/consultations/{consultation.slug}/phase", data={"to_phase": "voting"})
+    assert response.status_code == 403
+    assert phase_of(app, consultation) is Phase.COLLECTING
+    assert phase_events(app, consultation) == []
+
+
+def test_visitor_posting_a_phase_change_is_sent_to_login(app, client, factory):
+    consultation = factory.consultation(phase=Phase.DRAFT)
+    response = client.post(
+        f"/consultations/{consultation.slug}/phase", data={"to_phase": "collecting"}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/account/login")
+    assert phase_of(app, consultation) is Phase.DRAFT
+
+
+def test_audit_log_lists_the_phase_changes_for_moderators(client, auth, factory):
+    moderator = factory.moderator(display_name="Mona Moderator")
+    consultation = factory.consultation(phase=Phase.DRAFT)
+    auth.login(moderator.email)
+    client.post(f"/consultations/{consultation.slug}/phase", data={"to_phase": "collecting"})
+    response = client.get(f"/consultations/{consultation.slug}/audit", headers=ENGLISH)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert html.count("Phase changed") == 1
+    assert "Mona Moderator" in html
+    assert "<td>Draft</td>" in html
+    assert "<td>Collecting proposals</td>" in html
+
+
+def test_audit_log_is_403_for_citizens(client, auth, factory):
+    consultation = factory.consultation(phase=Phase.COLLECTING)
+    auth.login(factory.user().email)
+    assert client.get(f"/consultations/{consultation.slug}/audit").status_code == 403
+
+
+def test_audit_log_sends_visitors_to_login(client, factory):
+    consultation = factory.consultation(phase=Phase.COLLECTING)
+    response = client.get(f"/consultations/{consultation.slug}/audit")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/account/login")
+
+
+def test_phase_form_without_csrf_token_is_refused(app, csrf_client, factory):
+    consultation = factory.consultation(phase=Phase.DRAFT)
+    login_with_csrf(csrf_client, factory.moderator().email)
+    response = csrf_client.post(
+        f"/consultations/{consultation.slug}/phase", data={"to_phase": "collecting"}
+    )
+    assert response.status_code == 400
+    assert phase_of(app, consultation) is Phase.DRAFT
+    assert phase_events(app, consultation) == []
+
+
+def test_phase_form_with_the_token_from_the_page_moves_the_phase(app, csrf_client, factory):
+    consultation = factory.consultation(phase=Phase.DRAFT)
+    login_with_csrf(csrf_client, factory.moderator().email)
+    page = csrf_client.get(f"/consultations/{consultation.slug}").get_data(as_text=True)
+    response = csrf_client.post(
+        f"/consultations/{consultation.slug}/phase",
+        data={"to_phase": "collecting", "csrf_token": csrf_token_from(page)},
+    )
+    assert response.status_code == 302
+    assert phase_of(app, consultation) is Phase.COLLECTING

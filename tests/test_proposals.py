@@ -1,0 +1,439 @@
+"""The proposals service: submitting, editing, withdrawing and listing proposals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask_babel import force_locale
+
+from participation.extensions import db
+from participation.models import Consultation, Phase, Proposal, ProposalState, User, VotingMethod
+from participation.services import proposals
+from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
+from participation.services.proposals import ProposalQuery, ProposalSort, ProposalText
+
+NOT_COLLECTING = [Phase.DRAFT, Phase.VOTING, Phase.EVALUATING, Phase.CLOSED]
+START = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def attached(model, instance):
+    return db.session.get(model, instance.id)
+
+
+def in_english(message) -> str:
+    with force_locale("en"):
+        return str(message)
+
+
+def proposal_count() -> int:
+    return db.session.scalar(db.select(db.func.count()).select_from(Proposal))
+
+
+def text(**overrides) -> ProposalText:
+    values = {"title": "Benches in the park", "body": "We need **more** benches."}
+    return ProposalText(**(values | overrides))
+
+
+def listed(consultation, **query) -> list[int]:
+    page = proposals.search(attached(Consultation, consultation), ProposalQuery(**query))
+    return [proposal.id for proposal in page.items]
+
+
+def all_pages(consultation, **query) -> list[int]:
+    """Every id in the order shown, walking the pages until one is empty."""
+    ids: list[int] = []
+    page_number = 1
+    while page_ids := listed(consultation, page=page_number, **query):
+        ids.extend(page_ids)
+        page_number += 1
+    return ids
+
+
+# Submitting
+
+
+def test_citizen_submits_a_proposal_while_collecting(factory, ctx):
+    author = attached(User, factory.user())
+    created = factory.consultation(phase=Phase.COLLECTING, categories=("Parks", "Traffic"))
+    consultation = attached(Consultation, created)
+    parks = consultation.categories[0]
+    proposal = proposals.submit(
+        consultation, author, text(category_id=parks.id, estimated_cost=1_200)
+    )
+    db.session.expire_all()
+    stored = db.session.get(Proposal, proposal.id)
+    assert (stored.title, stored.body, stored.category_id, stored.estimated_cost) == (
+        "Benches in the park",
+        "We need **more** benches.",
+        parks.id,
+        1_200,
+    )
+    assert (stored.author_id, stored.consultation_id, stored.state) == (
+        author.id,
+        created.id,
+        ProposalState.PUBLISHED,
+    )
+
+
+def test_cost_is_required_when_the_consultation_has_a_budget(factory, ctx):
+    author = attached(User, factory.user())
+    consultation = attached(Consultation, factory.consultation(budget=100_000))
+    with pytest.raises(ValidationFailed) as refused:
+        proposals.submit(consultation, author, text(estimated_cost=None))
+    assert set(refused.value.errors) == {"estimated_cost"}
+    db.session.rollback()
+    assert proposal_count() == 0
+
+
+def test_cost_is_required_for_budget_voting(factory, ctx):
+    author = attached(User, factory.user())
+    consultation = attached(
+        Consultation, factory.consultation(voting_method=VotingMethod.BUDGET, budget=50_000)
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        proposals.submit(consultation, author, text())
+    assert set(refused.value.errors) == {"estimated_cost"}
+
+
+def test_cost_is_optional_without_a_budget(factory, ctx):
+    author = attached(User, factory.user())
+    consultation = attached(Consultation, factory.consultation(budget=None))
+    proposal = proposals.submit(consultation, author, text(estimated_cost=None))
+    assert db.session.get(Proposal, proposal.id).estimated_cost is None
+
+
+def test_cost_above_the_whole_budget_is_refused(factory, ctx):
+    author = attached(User, factory.user())
+    consultation = attached(Consultation, factory.consultation(budget=10_000))
+    with pytest.raises(ValidationFailed) as refused:
+        proposals.submit(consultation, author, text(estimated_cost=10_001))
+    assert set(refused.value.errors) == {"estimated_cost"}
+
+
+def test_category_of_another_consultation_is_refused(factory, ctx):
+    author = attached(User, factory.user())
+    consultation = attached(Consultation, factory.consultation(categories=("Parks",)))
+    other = factory.consultation(categories=("Elsewhere",))
+    with pytest.raises(ValidationFailed) as refused:
+        proposals.submit(consultation, author, text(category_id=other.categories[0].id))
+    assert set(refused.value.errors) == {"category_id"}
+    db.session.rollback()
+    assert proposal_count() == 0
+
+
+def test_category_is_required_when_the_consultation_has_categories(factory, ctx):
+    author = attached(User, factory.user())
+    consultation = attached(Consultation, factory.consultation(categories=("Parks",)))
+    with pytest.raises(ValidationFailed) as refused:
+        proposals.submit(consultation, author, text(category_id=None))
+    assert set(refused.value.errors) == {"category_id"}
+
+
+def test_empty_title_and_body_are_refused_together(factory, ctx):
+    author = attached(User, factory.user())
+    consultation = attached(Consultation, factory.consultation())
+    with pytest.raises(ValidationFailed) as refused:
+        proposals.submit(consultation, author, text(title="  ", body=""))
+    assert set(refused.value.errors) == {"title", "body"}
+
+
+@pytest.mark.parametrize("phase", NOT_COLLECTING, ids=lambda phase: phase.value)
+def test_submitting_outside_collecting_is_refused_and_nothing_is_stored(factory, ctx, phase):
+    author = attached(User, factory.user())
+    consultation = attached(Consultation, factory.consultation(phase=phase))
+    with pytest.raises(DomainError) as refused:
+        proposals.submit(consultation, author, text())
+    assert "while the consultation is collecting" in in_english(refused.value.message)
+    db.session.rollback()
+    assert proposal_count() == 0
+
+
+def test_nobody_logged_in_cannot_submit(factory, ctx):
+    consultation = attached(Consultation, factory.consultation())
+    with pytest.raises(NotAllowed):
+        proposals.submit(consultation, None, text())
+
+
+# Editing and withdrawing
+
+
+def test_author_edits_the_proposal_while_collecting(factory, ctx):
+    author = factory.user()
+    created = factory.proposal(factory.consultation(), author, title="Old")
+    proposals.edit(
+        attached(Proposal, created), attached(User, author), text(title="New", body="New body")
+    )
+    db.session.expire_all()
+    stored = db.session.get(Proposal, created.id)
+    assert (stored.title, stored.body) == ("New", "New body")
+
+
+@pytest.mark.parametrize(
+    "phase", [Phase.VOTING, Phase.EVALUATING, Phase.CLOSED], ids=lambda phase: phase.value
+)
+def test_author_cannot_edit_once_voting_has_opened(factory, ctx, phase):
+    author = factory.user()
+    created = factory.proposal(factory.consultation(phase=phase), author, title="Frozen")
+    with pytest.raises(DomainError):
+        proposals.edit(attached(Proposal, created), attached(User, author), text(title="Changed"))
+    db.session.rollback()
+    assert db.session.get(Proposal, created.id).title == "Frozen"
+
+
+def test_another_citizen_cannot_edit_a_proposal(factory, ctx):
+    created = factory.proposal(factory.consultation(), factory.user(), title="Mine")
+    stranger = attached(User, factory.user())
+    with pytest.raises(NotAllowed):
+        proposals.edit(attached(Proposal, created), stranger, text(title="Yours now"))
+    db.session.rollback()
+    assert db.session.get(Proposal, created.id).title == "Mine"
+
+
+def test_can_edit_only_for_the_author_while_collecting(factory, ctx):
+    author = factory.user()
+    consultation = factory.consultation(phase=Phase.COLLECTING)
+    frozen = factory.consultation(phase=Phase.VOTING)
+    open_one = attached(Proposal, factory.proposal(consultation, author))
+    frozen_one = attached(Proposal, factory.proposal(frozen, author))
+    stranger = attached(User, factory.user())
+    assert (
+        proposals.can_edit(open_one, attached(User, author)),
+        proposals.can_edit(open_one, stranger),
+        proposals.can_edit(frozen_one, attached(User, author)),
+        proposals.can_edit(open_one, None),
+    ) == (True, False, False, False)
+
+
+def test_author_withdraws_a_proposal(factory, ctx):
+    author = factory.user()
+    created = factory.proposal(factory.consultation(), author)
+    proposals.withdraw(attached(Proposal, created), attached(User, author))
+    db.session.expire_all()
+    assert db.session.get(Proposal, created.id).state is ProposalState.WITHDRAWN
+
+
+def test_another_citizen_cannot_withdraw_a_proposal(factory, ctx):
+    created = factory.proposal(factory.consultation(), factory.user())
+    with pytest.raises(NotAllowed):
+        proposals.withdraw(attached(Proposal, created), attached(User, factory.user()))
+    db.session.rollback()
+    assert db.session.get(Proposal, created.id).state is ProposalState.PUBLISHED
+
+
+def test_a_withdrawn_proposal_cannot_be_edited(factory, ctx):
+    author = factory.user()
+    created = factory.proposal(
+        factory.consultation(), author, state=ProposalState.WITHDRAWN, title="Gone"
+    )
+    with pytest.raises(DomainError):
+        proposals.edit(attached(Proposal, created), attached(User, author), text(title="Back"))
+    db.session.rollback()
+    assert db.session.get(Proposal, created.id).title == "Gone"
+
+
+def test_withdrawn_proposal_is_still_visible_to_its_author_only(factory, ctx):
+    author = factory.user()
+    created = factory.proposal(factory.consultation(), author, state=ProposalState.WITHDRAWN)
+    assert proposals.get_visible(created.id, attached(User, author)).id == created.id
+    with pytest.raises(NotFound):
+        proposals.get_visible(created.id, attached(User, factory.user()))
+    with pytest.raises(NotFound):
+        proposals.get_visible(created.id, None)
+
+
+def test_proposals_of_a_draft_are_not_visible_to_visitors(factory, ctx):
+    created = factory.proposal(factory.consultation(phase=Phase.DRAFT), factory.user())
+    with pytest.raises(NotFound):
+        proposals.get_visible(created.id, None)
+
+
+# Listing: order
+
+
+def test_list_is_newest_first_by_default(factory, ctx):
+    consultation = factory.consultation()
+    author = factory.user()
+    # Created in an order that differs from the submission dates, so the ids cannot decide.
+    middle = factory.proposal(consultation, author, created_at=START + timedelta(days=1))
+    newest = factory.proposal(consultation, author, created_at=START + timedelta(days=2))
+    oldest = factory.proposal(consultation, author, created_at=START)
+    assert listed(consultation) == [newest.id, middle.id, oldest.id]
+
+
+def test_most_supported_first(factory, ctx):
+    consultation = factory.consultation()
+    author = factory.user()
+    few = factory.proposal(consultation, author, support_count=2)
+    many = factory.proposal(consultation, author, support_count=9)
+    none = factory.proposal(consultation, author, support_count=0)
+    some = factory.proposal(consultation, author, support_count=5)
+    assert listed(consultation, sort=ProposalSort.MOST_SUPPORTED) == [
+        many.id,
+        some.id,
+        few.id,
+        none.id,
+    ]
+
+
+def test_most_supported_breaks_ties_by_the_earlier_submission(factory, ctx):
+    consultation = factory.consultation()
+    author = factory.user()
+    later = factory.proposal(
+        consultation, author, support_count=3, created_at=START + timedelta(hours=1)
+    )
+    earlier = factory.proposal(consultation, author, support_count=3, created_at=START)
+    assert listed(consultation, sort=ProposalSort.MOST_SUPPORTED) == [earlier.id, later.id]
+
+
+@pytest.fixture
+def thirty(factory) -> tuple[Consultation, list[int]]:
+    consultation = factory.consultation()
+    author = factory.user()
+    ids = [factory.proposal(consultation, author).id for _ in range(30)]
+    return consultation, ids
+
+
+def test_random_order_is_the_same_for_the_same_seed(thirty, ctx):
+    consultation, _ = thirty
+    first = all_pages(consultation, sort=ProposalSort.RANDOM, seed=4711, per_page=7)
+    again = all_pages(consultation, sort=ProposalSort.RANDOM, seed=4711, per_page=7)
+    assert first == again
+
+
+def test_random_order_differs_between_seeds(thirty, ctx):
+    consultation, _ = thirty
+    one = all_pages(consultation, sort=ProposalSort.RANDOM, seed=4711, per_page=30)
+    other = all_pages(consultation, sort=ProposalSort.RANDOM, seed=4712, per_page=30)
+    assert one != other
+
+
+def test_random_order_over_all_pages_shows_every_proposal_exactly_once(thirty, ctx):
+    consultation, ids = thirty
+    shown = all_pages(consultation, sort=ProposalSort.RANDOM, seed=99, per_page=7)
+    assert sorted(shown) == sorted(ids)
+
+
+def test_random_order_is_not_the_order_of_submission(thirty, ctx):
+    consultation, ids = thirty
+    for seed in range(1, 21):
+        shown = all_pages(consultation, sort=ProposalSort.RANDOM, seed=seed, per_page=30)
+        assert shown not in (ids, ids[::-1])
+
+
+def test_random_order_puts_different_proposals_on_top(thirty, ctx):
+    """Nobody's proposal is always first: over 200 seeds most of the 30 get the top spot."""
+    consultation, _ = thirty
+    tops = {
+        listed(consultation, sort=ProposalSort.RANDOM, seed=seed, per_page=1)[0]
+        for seed in range(1, 201)
+    }
+    assert len(tops) >= 25
+
+
+def test_random_order_keeps_the_others_in_place_when_a_proposal_is_added(factory, thirty, ctx):
+    consultation, _ = thirty
+    before = all_pages(consultation, sort=ProposalSort.RANDOM, seed=31337, per_page=30)
+    added = factory.proposal(consultation, factory.user())
+    after = all_pages(consultation, sort=ProposalSort.RANDOM, seed=31337, per_page=30)
+    assert [proposal_id for proposal_id in after if proposal_id != added.id] == before
+
+
+# Listing: filters and pages
+
+
+def test_filter_by_category(factory, ctx):
+    consultation = factory.consultation(categories=("Parks", "Traffic"))
+    parks, traffic = consultation.categories
+    author = factory.user()
+    in_parks = factory.proposal(consultation, author, category_id=parks.id)
+    factory.proposal(consultation, author, category_id=traffic.id)
+    factory.proposal(consultation, author)
+    assert listed(consultation, category_id=parks.id) == [in_parks.id]
+
+
+def test_text_search_is_case_insensitive_on_title_and_body(factory, ctx):
+    consultation = factory.consultation()
+    author = factory.user()
+    in_title = factory.proposal(consultation, author, title="More TREES on Main Street")
+    in_body = factory.proposal(consultation, author, body="Plant trees along the river.")
+    factory.proposal(consultation, author, title="Bike lanes", body="Paint them red.")
+    assert set(listed(consultation, text="Trees")) == {in_title.id, in_body.id}
+
+
+def test_text_search_needs_every_word(factory, ctx):
+    consultation = factory.consultation()
+    author = factory.user()
+    both = factory.proposal(consultation, author, title="Trees", body="by the river")
+    factory.proposal(consultation, author, title="Trees", body="in the square")
+    assert listed(consultation, text="river trees") == [both.id]
+
+
+def test_percent_in_the_search_is_literal(factory, ctx):
+    consultation = factory.consultation()
+    author = factory.user()
+    literal = factory.proposal(consultation, author, title="Cut parking fees by 50%")
+    factory.proposal(consultation, author, title="Cut parking fees by 50 euros")
+    assert listed(consultation, text="50%") == [literal.id]
+
+
+def test_underscore_in_the_search_is_literal(factory, ctx):
+    consultation = factory.consultation()
+    author = factory.user()
+    literal = factory.proposal(consultation, author, body="See file plan_v2.pdf")
+    factory.proposal(consultation, author, body="See file planXv2.pdf")
+    assert listed(consultation, text="plan_v2") == [literal.id]
+
+
+def test_backslash_in_the_search_is_literal(factory, ctx):
+    consultation = factory.consultation()
+    author = factory.user()
+    literal = factory.proposal(consultation, author, body=r"Path C:\town\plans")
+    factory.proposal(consultation, author, body="Path C:townplans")
+    assert listed(consultation, text=r"C:\town") == [literal.id]
+
+
+def test_second_page_shows_the_next_items(factory, ctx):
+    consultation = factory.consultation()
+    author = factory.user()
+    newest_first = [
+        factory.proposal(consultation, author, created_at=START + timedelta(minutes=n)).id
+        for n in range(7)
+    ][::-1]
+    assert listed(consultation, per_page=5, page=1) == newest_first[:5]
+    assert listed(consultation, per_page=5, page=2) == newest_first[5:]
+
+
+def test_page_beyond_the_last_is_empty_without_error(factory, ctx):
+    consultation = factory.consultation()
+    factory.proposal(consultation, factory.user())
+    page = proposals.search(attached(Consultation, consultation), ProposalQuery(page=9, per_page=5))
+    assert (page.items, page.total) == ([], 1)
+
+
+def test_random_page_beyond_the_last_is_empty_without_error(factory, ctx):
+    consultation = factory.consultation()
+    factory.proposal(consultation, factory.user())
+    page = proposals.search(
+        attached(Consultation, consultation),
+        ProposalQuery(sort=ProposalSort.RANDOM, page=9, per_page=5),
+    )
+    assert (page.items, page.total) == ([], 1)
+
+
+@pytest.mark.parametrize("sort", list(ProposalSort), ids=lambda sort: sort.value)
+def test_withdrawn_and_hidden_proposals_never_appear(factory, ctx, sort):
+    consultation = factory.consultation()
+    author = factory.user()
+    published = factory.proposal(consultation, author, title="Visible idea")
+    factory.proposal(consultation, author, state=ProposalState.WITHDRAWN, title="Visible too")
+    factory.proposal(consultation, author, state=ProposalState.HIDDEN, title="Visible three")
+    assert listed(consultation, sort=sort, text="visible") == [published.id]
+
+
+def test_proposals_of_other_consultations_never_appear(factory, ctx):
+    consultation = factory.consultation()
+    author = factory.user()
+    own = factory.proposal(consultation, author)
+    factory.proposal(factory.consultation(), author)
+    assert listed(consultation) == [own.id]
