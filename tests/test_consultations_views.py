@@ -307,3 +307,17 @@ def test_edit_form_without_csrf_token_changes_nothing(app, csrf_client, factory)
     )
     assert response.status_code == 400
     assert [c.title for c in stored_consultations(app)] == [consultation.title]
+
+
+def test_an_edit_that_leaves_out_the_categories_field_keeps_the_categories(
+    app, client, auth, factory
+):
+    consultation = factory.consultation(phase=Phase.COLLECTING, categories=("Mobility", "Culture"))
+    auth.login(factory.moderator().email)
+    data = form_data(title="Renamed")
+    del data["categories"]
+    response = client.post(f"/consultations/{consultation.slug}/edit", data=data)
+    assert response.status_code == 302
+    with app.app_context():
+        stored = db.session.get(Consultation, consultation.id)
+        assert [category.name for category in stored.categories] == ["Mobility", "Culture"]

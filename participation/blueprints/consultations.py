@@ -40,6 +40,16 @@ def _settings(form: ConsultationForm) -> ConsultationSettings:
     )
 
 
+def _form_data(consultation) -> dict:
+    """The stored settings as form values (categories as lines of text, enums as values)."""
+    fields = ("title", "summary", "description", "budget", "collecting_starts_on")
+    fields += ("voting_starts_on", "voting_ends_on", "results_on")
+    data = {name: getattr(consultation, name) for name in fields}
+    data["categories"] = "\n".join(category.name for category in consultation.categories)
+    data["voting_method"] = consultation.voting_method.value
+    return data
+
+
 @bp.get("/")
 def index():
     return render_template(
@@ -107,10 +117,7 @@ def create():
 @moderator_required
 def edit(slug: str):
     consultation = consultations.get_visible(slug, current_user)
-    form = ConsultationForm(obj=consultation)
-    if request.method == "GET":
-        form.voting_method.data = consultation.voting_method.value
-        form.categories.data = "\n".join(category.name for category in consultation.categories)
+    form = ConsultationForm(data=_form_data(consultation))
     if form.validate_on_submit():
         try:
             consultations.update(consultation, _settings(form), current_user)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from participation.models import AccountType
@@ -23,8 +24,10 @@ class RegisterForm(FlaskForm):
     account_type = RadioField(
         _l("I register as"),
         choices=[
-            (AccountType.PERSON.value, _l("a person")),
-            (AccountType.ORGANISATION.value, _l("an organisation (association, company, …)")),
+            SelectChoice(AccountType.PERSON.value, _l("a person")),
+            SelectChoice(
+                AccountType.ORGANISATION.value, _l("an organisation (association, company, …)")
+            ),
         ],
         default=AccountType.PERSON.value,
         validators=[DataRequired()],

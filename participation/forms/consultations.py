@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from participation.models import VotingMethod
@@ -35,8 +36,10 @@ class ConsultationForm(FlaskForm):
     voting_method = RadioField(
         _l("Voting method"),
         choices=[
-            (VotingMethod.SUPPORT.value, _l("Support: citizens support the proposals they like")),
-            (
+            SelectChoice(
+                VotingMethod.SUPPORT.value, _l("Support: citizens support the proposals they like")
+            ),
+            SelectChoice(
                 VotingMethod.BUDGET.value,
                 _l("Budget: citizens choose projects that together fit the budget"),
             ),

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 
@@ -36,8 +37,8 @@ class ProposalForm(FlaskForm):
     )
 
     def set_consultation(self, consultation) -> None:
-        self.category_id.choices = [("", _l("– choose a category –"))] + [
-            (category.id, category.name) for category in consultation.categories
+        self.category_id.choices = [SelectChoice("", _l("– choose a category –"))] + [
+            SelectChoice(str(category.id), category.name) for category in consultation.categories
         ]
         if not consultation.categories:
             self.category_id.render_kw = {"disabled": True}
