@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from participation.blueprints.access import login_required
 from participation.forms import show_errors
 from participation.forms.proposals import ProposalForm, WithdrawForm
+from participation.models import Proposal
 from participation.services import consultations, proposals
 from participation.services.errors import DomainError, ValidationFailed
 from participation.services.proposals import ProposalText
@@ -21,6 +25,32 @@ def _text(form: ProposalForm) -> ProposalText:
         category_id=form.category_id.data,
         estimated_cost=form.estimated_cost.data,
     )
+
+
+def _save(
+    form: ProposalForm, save: Callable[[ProposalText], Proposal], done: str
+) -> ResponseReturnValue | None:
+    """Validate, hand the text to the service, and go to the proposal once it is stored."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        proposal = save(_text(form))
+    except ValidationFailed as error:
+        show_errors(form, error)
+    except DomainError as error:
+        flash(str(error.message), "danger")
+    else:
+        flash(done, "success")
+        return redirect(url_for(".show", proposal_id=proposal.id))
+    return None
+
+
+def _render_form(form: ProposalForm, consultation, proposal: Proposal | None):
+    status = 422 if form.is_submitted() else 200
+    page = render_template(
+        "proposals/form.html", form=form, consultation=consultation, proposal=proposal
+    )
+    return page, status
 
 
 @bp.route("/consultations/<slug>/proposals/new", methods=["GET", "POST"])
@@ -41,20 +71,12 @@ def create(slug: str):
         return redirect(url_for("consultations.show", slug=slug))
     form = ProposalForm()
     form.set_consultation(consultation)
-    if form.validate_on_submit():
-        try:
-            proposal = proposals.submit(consultation, current_user, _text(form))
-        except ValidationFailed as error:
-            show_errors(form, error)
-        except DomainError as error:
-            flash(str(error.message), "danger")
-        else:
-            flash(_("Thank you! Your proposal has been published."), "success")
-            return redirect(url_for(".show", proposal_id=proposal.id))
-    status = 422 if form.is_submitted() else 200
-    return render_template(
-        "proposals/form.html", form=form, consultation=consultation, proposal=None
-    ), status
+    saved = _save(
+        form,
+        lambda text: proposals.submit(consultation, current_user, text),
+        _("Thank you! Your proposal has been published."),
+    )
+    return saved or _render_form(form, consultation, None)
 
 
 @bp.get("/proposals/<int:proposal_id>")
@@ -83,20 +105,12 @@ def edit(proposal_id: int):
         return redirect(url_for(".show", proposal_id=proposal.id))
     form = ProposalForm(obj=proposal)
     form.set_consultation(proposal.consultation)
-    if form.validate_on_submit():
-        try:
-            proposals.edit(proposal, current_user, _text(form))
-        except ValidationFailed as error:
-            show_errors(form, error)
-        except DomainError as error:
-            flash(str(error.message), "danger")
-        else:
-            flash(_("Your changes have been saved."), "success")
-            return redirect(url_for(".show", proposal_id=proposal.id))
-    status = 422 if form.is_submitted() else 200
-    return render_template(
-        "proposals/form.html", form=form, consultation=proposal.consultation, proposal=proposal
-    ), status
+    saved = _save(
+        form,
+        lambda text: proposals.edit(proposal, current_user, text),
+        _("Your changes have been saved."),
+    )
+    return saved or _render_form(form, proposal.consultation, proposal)
 
 
 @bp.post("/proposals/<int:proposal_id>/withdraw")

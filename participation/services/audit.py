@@ -31,6 +31,26 @@ def record(
     return event
 
 
+def record_for_consultation(
+    consultation: Consultation,
+    actor: User | None,
+    action: str,
+    *,
+    from_value: str | None = None,
+    to_value: str | None = None,
+) -> AuditEvent:
+    """An event about the consultation itself."""
+    return record(
+        actor=actor,
+        action=action,
+        subject_type="consultation",
+        subject_id=consultation.id,
+        consultation=consultation,
+        from_value=from_value,
+        to_value=to_value,
+    )
+
+
 def events_for(consultation: Consultation) -> list[AuditEvent]:
     return list(
         db.session.scalars(

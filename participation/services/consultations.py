@@ -131,13 +131,8 @@ def create(settings: ConsultationSettings, actor: User) -> Consultation:
     _apply(consultation, settings)
     db.session.add(consultation)
     db.session.flush()
-    audit.record(
-        actor=actor,
-        action="consultation.created",
-        subject_type="consultation",
-        subject_id=consultation.id,
-        consultation=consultation,
-        to_value=consultation.phase.value,
+    audit.record_for_consultation(
+        consultation, actor, "consultation.created", to_value=consultation.phase.value
     )
     db.session.commit()
     return consultation
@@ -147,13 +142,7 @@ def update(consultation: Consultation, settings: ConsultationSettings, actor: Us
     _require_moderator(actor)
     _check(settings, consultation)
     _apply(consultation, settings)
-    audit.record(
-        actor=actor,
-        action="consultation.edited",
-        subject_type="consultation",
-        subject_id=consultation.id,
-        consultation=consultation,
-    )
+    audit.record_for_consultation(consultation, actor, "consultation.edited")
     db.session.commit()
     return consultation
 

@@ -42,12 +42,10 @@ def change_phase(consultation: Consultation, to_phase: Phase, actor: User) -> Co
     if to_phase is Phase.VOTING:
         _check_ready_for_voting(consultation)
     consultation.phase = to_phase
-    audit.record(
-        actor=actor,
-        action="consultation.phase_changed",
-        subject_type="consultation",
-        subject_id=consultation.id,
-        consultation=consultation,
+    audit.record_for_consultation(
+        consultation,
+        actor,
+        "consultation.phase_changed",
         from_value=from_phase.value,
         to_value=to_phase.value,
     )

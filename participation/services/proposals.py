@@ -92,6 +92,16 @@ def _require_citizen(actor: User | None) -> User:
     return actor
 
 
+def _require_changeable_by(proposal: Proposal, actor: User | None, not_author: str) -> None:
+    """Only the author changes a proposal, only while collecting, only while published."""
+    actor = _require_citizen(actor)
+    if proposal.author_id != actor.id:
+        raise NotAllowed(not_author)
+    _require_collecting(proposal.consultation)
+    if proposal.state is not ProposalState.PUBLISHED:
+        raise DomainError(_l("A withdrawn or hidden proposal can no longer be changed."))
+
+
 def submit(consultation: Consultation, author: User, text: ProposalText) -> Proposal:
     author = _require_citizen(author)
     _require_collecting(consultation)
@@ -120,12 +130,7 @@ def can_edit(proposal: Proposal, actor: User | None) -> bool:
 
 
 def edit(proposal: Proposal, actor: User, text: ProposalText) -> Proposal:
-    actor = _require_citizen(actor)
-    if proposal.author_id != actor.id:
-        raise NotAllowed(_l("Only the author can change a proposal."))
-    _require_collecting(proposal.consultation)
-    if proposal.state is not ProposalState.PUBLISHED:
-        raise DomainError(_l("A withdrawn or hidden proposal can no longer be changed."))
+    _require_changeable_by(proposal, actor, _l("Only the author can change a proposal."))
     category = _check(proposal.consultation, text)
     proposal.title = text.title.strip()
     proposal.body = text.body.strip()
@@ -136,12 +141,7 @@ def edit(proposal: Proposal, actor: User, text: ProposalText) -> Proposal:
 
 
 def withdraw(proposal: Proposal, actor: User) -> Proposal:
-    actor = _require_citizen(actor)
-    if proposal.author_id != actor.id:
-        raise NotAllowed(_l("Only the author can withdraw a proposal."))
-    _require_collecting(proposal.consultation)
-    if proposal.state is not ProposalState.PUBLISHED:
-        raise DomainError(_l("This proposal is no longer published."))
+    _require_changeable_by(proposal, actor, _l("Only the author can withdraw a proposal."))
     proposal.state = ProposalState.WITHDRAWN
     db.session.commit()
     return proposal
