@@ -64,3 +64,33 @@ def test_upgrade_after_downgrade_gives_the_same_schema_again(fresh_app):
         downgrade(revision="base")
         upgrade()
     assert _differences(fresh_app) == []
+
+
+def _check_constraints(app) -> dict[str, set[str]]:
+    with app.app_context():
+        inspector = inspect(db.engine)
+        return {
+            table: {check["name"] for check in inspector.get_check_constraints(table)}
+            for table in inspector.get_table_names()
+            if table != "alembic_version"
+        }
+
+
+def test_migrations_create_the_check_constraints_of_the_models(
+    fresh_app, backend, database_url, tmp_path
+):
+    """Autogenerate does not compare CHECK constraints, so compare them with create_all."""
+    with fresh_app.app_context():
+        upgrade()
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'create_all.db'}"
+    else:
+        url = postgres.create_extra_database(database_url, "participation_create_all")
+    reference = make_app(url)
+    with reference.app_context():
+        db.create_all()
+    try:
+        assert _check_constraints(fresh_app) == _check_constraints(reference)
+    finally:
+        with reference.app_context():
+            db.engine.dispose()

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from participation.extensions import db
@@ -42,7 +51,10 @@ class VotingMethod(enum.Enum):
 
 class Consultation(TimestampMixin, db.Model):
     __tablename__ = "consultations"
-    __table_args__ = (CheckConstraint("budget IS NULL OR budget > 0", name="budget_positive"),)
+    __table_args__ = (
+        CheckConstraint("budget IS NULL OR budget > 0", name="budget_positive"),
+        CheckConstraint("max_supports IS NULL OR max_supports > 0", name="max_supports_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
@@ -64,6 +76,11 @@ class Consultation(TimestampMixin, db.Model):
     voting_starts_on: Mapped[date | None] = mapped_column(Date)
     voting_ends_on: Mapped[date | None] = mapped_column(Date)
     results_on: Mapped[date | None] = mapped_column(Date)
+
+    # Optional cap for `support` voting: at most this many supports per citizen.
+    max_supports: Mapped[int | None] = mapped_column(Integer)
+    # Set when the consultation closes with its winners; the results page is public from then.
+    results_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 

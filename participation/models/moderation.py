@@ -1,19 +1,92 @@
-"""The audit trail of what moderators and admins did."""
+"""Moderation: reports of content by citizens, and the audit trail of what moderators did."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.extensions import db
-from participation.models.base import utcnow
+from participation.models.base import enum_column, utcnow
 
 if TYPE_CHECKING:
+    from participation.models.comment import Comment
     from participation.models.consultation import Consultation
+    from participation.models.proposal import Proposal
     from participation.models.user import User
+
+
+class ReportReason(enum.Enum):
+    SPAM = "spam"
+    OFFENSIVE = "offensive"
+    OFF_TOPIC = "off_topic"
+    OTHER = "other"
+
+
+class ReportState(enum.Enum):
+    OPEN = "open"
+    DISMISSED = "dismissed"  # the content stays
+    ACTIONED = "actioned"  # the content was hidden
+
+
+class Report(db.Model):
+    """A citizen flags a proposal or a comment, once each."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        CheckConstraint(
+            "(proposal_id IS NULL) <> (comment_id IS NULL)", name="exactly_one_subject"
+        ),
+        UniqueConstraint("reporter_id", "proposal_id"),
+        UniqueConstraint("reporter_id", "comment_id"),
+        Index("ix_reports_state_created", "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, nullable=False
+    )
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    proposal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("proposals.id", ondelete="CASCADE"), index=True
+    )
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[ReportReason] = mapped_column(
+        enum_column(ReportReason, "report_reason"), nullable=False
+    )
+    text: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    state: Mapped[ReportState] = mapped_column(
+        enum_column(ReportState, "report_state"), default=ReportState.OPEN, nullable=False
+    )
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    reporter: Mapped[User | None] = relationship(foreign_keys=[reporter_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
+    consultation: Mapped[Consultation] = relationship()
+    proposal: Mapped[Proposal | None] = relationship()
+    comment: Mapped[Comment | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Report {self.id} {self.reason.value} {self.state.value}>"
 
 
 class AuditEvent(db.Model):

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.extensions import db
@@ -20,6 +31,15 @@ class ProposalState(enum.Enum):
     PUBLISHED = "published"
     WITHDRAWN = "withdrawn"
     HIDDEN = "hidden"
+
+
+class Answer(enum.Enum):
+    """The moderators' public answer to a proposal."""
+
+    NONE = "none"
+    UNDER_EVALUATION = "under_evaluation"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
 
 
 class Proposal(TimestampMixin, db.Model):
@@ -52,9 +72,27 @@ class Proposal(TimestampMixin, db.Model):
         default=ProposalState.PUBLISHED,
         nullable=False,
     )
-    # Counters written only by the services, in the transaction that writes the rows they count.
+    # Counters written only by the services, in the transaction that writes the rows they count:
+    # supports of the proposal, and its published (not deleted, not hidden) comments.
     support_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     comment_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    # Public reason shown in place of a proposal hidden by moderation.
+    hidden_reason: Mapped[str | None] = mapped_column(String(500))
+
+    answer: Mapped[Answer] = mapped_column(
+        enum_column(Answer, "proposal_answer"),
+        default=Answer.NONE,
+        server_default=Answer.NONE.value,
+        nullable=False,
+    )
+    answer_text: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # Marked as a winner by the moderators while evaluating a support consultation.
+    selected: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
 
     consultation: Mapped[Consultation] = relationship(back_populates="proposals")
     author: Mapped[User | None] = relationship()
