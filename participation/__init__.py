@@ -110,12 +110,24 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from participation.blueprints import auth, consultations, main, proposals
+    from participation.blueprints import (
+        auth,
+        comments,
+        consultations,
+        exports,
+        initiatives,
+        main,
+        moderation,
+        proposals,
+        results,
+        votes,
+    )
 
-    app.register_blueprint(main.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(consultations.bp)
-    app.register_blueprint(proposals.bp)
+    for area in (
+        main, auth, consultations, proposals, comments, votes, moderation, results,
+        initiatives, exports,
+    ):  # fmt: skip
+        app.register_blueprint(area.bp)
 
 
 def _register_error_pages(app: Flask) -> None:
