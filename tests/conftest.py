@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 os.environ["APP_ENV"] = "testing"
 
@@ -20,6 +22,7 @@ from flask_migrate import upgrade
 
 from participation import create_app
 from participation.extensions import db
+from participation.models import Consultation, Proposal
 from tests import postgres
 from tests.factories import Factory
 
@@ -135,6 +138,16 @@ def csrf_token_from(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
+def login_with_csrf(client: FlaskClient, email: str) -> None:
+    """Log in the way a browser does when CSRF protection is on: with the token of the form."""
+    token = csrf_token_from(client.get("/account/login").get_data(as_text=True))
+    response = client.post(
+        "/account/login",
+        data={"email": email, "password": Factory.PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 302
+
+
 class AuthActions:
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
@@ -154,3 +167,69 @@ def auth(client: FlaskClient) -> AuthActions:
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     for backend, reason in _skipped_backends.items():
         terminalreporter.write_sep("!", f"SKIPPED the {backend} half of the suite: {reason}")
+
+
+# Proposal lists that the service tests and the page tests both read
+
+START = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+
+
+class ProposalList(NamedTuple):
+    consultation: Consultation
+    ids: list[int]
+
+
+@pytest.fixture
+def three_proposals_newest_first(factory: Factory) -> ProposalList:
+    """Created in an order that differs from the submission dates, so the ids cannot decide."""
+    consultation = factory.consultation()
+    author = factory.user()
+    middle = factory.proposal(consultation, author, created_at=START + timedelta(days=1))
+    newest = factory.proposal(consultation, author, created_at=START + timedelta(days=2))
+    oldest = factory.proposal(consultation, author, created_at=START)
+    return ProposalList(consultation, [newest.id, middle.id, oldest.id])
+
+
+@pytest.fixture
+def four_proposals_most_supported_first(factory: Factory) -> ProposalList:
+    """With 9, 5, 2 and no supports, created in another order."""
+    consultation = factory.consultation()
+    author = factory.user()
+    few = factory.proposal(consultation, author, support_count=2)
+    many = factory.proposal(consultation, author, support_count=9)
+    none = factory.proposal(consultation, author, support_count=0)
+    some = factory.proposal(consultation, author, support_count=5)
+    return ProposalList(consultation, [many.id, some.id, few.id, none.id])
+
+
+@pytest.fixture
+def seven_proposals_newest_first(factory: Factory) -> ProposalList:
+    """A minute apart: a first page of five and a second page of two."""
+    consultation = factory.consultation()
+    author = factory.user()
+    oldest_first = [
+        factory.proposal(consultation, author, created_at=START + timedelta(minutes=n)).id
+        for n in range(7)
+    ]
+    return ProposalList(consultation, oldest_first[::-1])
+
+
+@pytest.fixture
+def thirty_proposals(factory: Factory) -> ProposalList:
+    """In the order of submission; 30! orders leave no room for a random order to repeat."""
+    consultation = factory.consultation()
+    author = factory.user()
+    ids = [factory.proposal(consultation, author).id for _ in range(30)]
+    return ProposalList(consultation, ids)
+
+
+@pytest.fixture
+def proposal_in_parks(factory: Factory) -> tuple[Consultation, Proposal]:
+    """The one proposal in "Parks"; the consultation has another in "Traffic" and one in none."""
+    consultation = factory.consultation(categories=("Parks", "Traffic"))
+    parks, traffic = consultation.categories
+    author = factory.user()
+    in_parks = factory.proposal(consultation, author, category_id=parks.id)
+    factory.proposal(consultation, author, category_id=traffic.id)
+    factory.proposal(consultation, author)
+    return consultation, in_parks

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from participation.extensions import db, limiter
 from participation.models import AccountType, User
-from tests.conftest import csrf_token_from, make_app
+from tests.conftest import csrf_token_from, login_with_csrf, make_app
 from tests.factories import Factory
 
 PASSWORD = "a long enough passphrase"
@@ -26,6 +26,11 @@ def registration(**fields: str) -> dict[str, str]:
         "password_repeat": PASSWORD,
     }
     return values | fields
+
+
+def login_form(**fields: str) -> dict[str, str]:
+    """Anna's e-mail address and the right password, unless the test says otherwise."""
+    return {"email": "anna@example.org", "password": Factory.PASSWORD} | fields
 
 
 def users(app: Flask) -> list[User]:
@@ -182,9 +187,7 @@ def test_register_with_csrf_accepts_the_token_of_the_form(app, csrf_client):
 def test_login_with_the_right_credentials_logs_in(client, factory):
     user = factory.user(email="anna@example.org")
 
-    response = client.post(
-        "/account/login", data={"email": "anna@example.org", "password": Factory.PASSWORD}
-    )
+    response = client.post("/account/login", data=login_form())
 
     assert response.status_code == 302
     assert logged_in_user_id(client) == str(user.id)
@@ -194,10 +197,7 @@ def test_login_shows_log_out_on_the_next_page(client, factory):
     factory.user(email="anna@example.org")
 
     response = client.post(
-        "/account/login",
-        data={"email": "anna@example.org", "password": Factory.PASSWORD},
-        headers=ENGLISH,
-        follow_redirects=True,
+        "/account/login", data=login_form(), headers=ENGLISH, follow_redirects=True
     )
 
     page = response.get_data(as_text=True)
@@ -205,12 +205,18 @@ def test_login_shows_log_out_on_the_next_page(client, factory):
     assert "Log out" in page
 
 
-def test_login_with_a_wrong_password_is_refused(client, factory):
-    factory.user(email="anna@example.org")
+@pytest.mark.parametrize(
+    ("fields", "blocked"),
+    [
+        pytest.param({"password": "not the password"}, False, id="wrong-password"),
+        pytest.param({"email": "nobody@example.org"}, False, id="unknown-email"),
+        pytest.param({}, True, id="blocked-user"),
+    ],
+)
+def test_login_is_refused_and_nobody_is_logged_in(client, factory, fields, blocked):
+    factory.user(email="anna@example.org", is_blocked=blocked)
 
-    response = client.post(
-        "/account/login", data={"email": "anna@example.org", "password": "not the password"}
-    )
+    response = client.post("/account/login", data=login_form(**fields))
 
     assert response.status_code == 422
     assert logged_in_user_id(client) is None
@@ -220,39 +226,17 @@ def test_login_refusal_does_not_tell_which_part_was_wrong(client, factory):
     factory.user(email="anna@example.org")
 
     wrong_password = client.post(
-        "/account/login",
-        data={"email": "anna@example.org", "password": "not the password"},
-        headers=ENGLISH,
+        "/account/login", data=login_form(password="not the password"), headers=ENGLISH
     )
     unknown_email = client.post(
         "/account/login",
-        data={"email": "nobody@example.org", "password": "not the password"},
+        data=login_form(email="nobody@example.org", password="not the password"),
         headers=ENGLISH,
     )
 
     message = "The e-mail address or the password is not right."
     assert message in wrong_password.get_data(as_text=True)
     assert message in unknown_email.get_data(as_text=True)
-
-
-def test_login_with_an_unknown_email_is_refused(client):
-    response = client.post(
-        "/account/login", data={"email": "nobody@example.org", "password": Factory.PASSWORD}
-    )
-
-    assert response.status_code == 422
-    assert logged_in_user_id(client) is None
-
-
-def test_login_of_a_blocked_user_is_refused(client, factory):
-    factory.user(email="anna@example.org", is_blocked=True)
-
-    response = client.post(
-        "/account/login", data={"email": "anna@example.org", "password": Factory.PASSWORD}
-    )
-
-    assert response.status_code == 422
-    assert logged_in_user_id(client) is None
 
 
 def test_a_user_blocked_while_logged_in_is_logged_out(app, client, auth, factory):
@@ -268,7 +252,7 @@ def test_a_user_blocked_while_logged_in_is_logged_out(app, client, auth, factory
 def test_login_ignores_the_case_of_the_email(client, factory):
     user = factory.user(email="anna@example.org")
 
-    client.post("/account/login", data={"email": "ANNA@Example.ORG", "password": Factory.PASSWORD})
+    client.post("/account/login", data=login_form(email="ANNA@Example.ORG"))
 
     assert logged_in_user_id(client) == str(user.id)
 
@@ -276,10 +260,7 @@ def test_login_ignores_the_case_of_the_email(client, factory):
 def test_login_follows_a_local_next_path(client, factory):
     factory.user(email="anna@example.org")
 
-    response = client.post(
-        "/account/login?next=/consultations/?page=2",
-        data={"email": "anna@example.org", "password": Factory.PASSWORD},
-    )
+    response = client.post("/account/login?next=/consultations/?page=2", data=login_form())
 
     assert response.headers["Location"] == "/consultations/?page=2"
 
@@ -299,10 +280,7 @@ def test_login_follows_a_local_next_path(client, factory):
 def test_login_ignores_a_next_target_on_another_site(client, factory, target):
     factory.user(email="anna@example.org")
 
-    response = client.post(
-        "/account/login",
-        data={"email": "anna@example.org", "password": Factory.PASSWORD, "next": target},
-    )
+    response = client.post("/account/login", data=login_form(next=target))
 
     assert response.headers["Location"] == "/"
 
@@ -318,9 +296,7 @@ def test_login_page_redirects_a_logged_in_user(client, auth, factory):
 def test_login_with_csrf_refuses_a_post_without_token(csrf_client, factory):
     factory.user(email="anna@example.org")
 
-    response = csrf_client.post(
-        "/account/login", data={"email": "anna@example.org", "password": Factory.PASSWORD}
-    )
+    response = csrf_client.post("/account/login", data=login_form())
 
     assert response.status_code == 400
     assert logged_in_user_id(csrf_client) is None
@@ -330,10 +306,7 @@ def test_login_with_csrf_accepts_the_token_of_the_form(csrf_client, factory):
     user = factory.user(email="anna@example.org")
     token = csrf_token_from(csrf_client.get("/account/login").get_data(as_text=True))
 
-    response = csrf_client.post(
-        "/account/login",
-        data={"email": "anna@example.org", "password": Factory.PASSWORD, "csrf_token": token},
-    )
+    response = csrf_client.post("/account/login", data=login_form(csrf_token=token))
 
     assert response.status_code == 302
     assert logged_in_user_id(csrf_client) == str(user.id)
@@ -359,9 +332,7 @@ def rate_limited_app(app: Flask):
 
 def _wrong_login(client: FlaskClient):
     return client.post(
-        "/account/login",
-        data={"email": "anna@example.org", "password": "guessing again"},
-        headers=ENGLISH,
+        "/account/login", data=login_form(password="guessing again"), headers=ENGLISH
     )
 
 
@@ -385,9 +356,7 @@ def test_login_refuses_even_the_right_password_once_the_limit_is_reached(rate_li
     for _ in range(3):
         _wrong_login(client)
 
-    response = client.post(
-        "/account/login", data={"email": "anna@example.org", "password": Factory.PASSWORD}
-    )
+    response = client.post("/account/login", data=login_form())
 
     assert response.status_code == 429
     assert logged_in_user_id(client) is None
@@ -423,16 +392,9 @@ def test_logout_ends_the_session(client, auth, factory):
     assert LOGOUT_FORM not in client.get("/").get_data(as_text=True)
 
 
-def _csrf_login(client: FlaskClient, email: str) -> None:
-    token = csrf_token_from(client.get("/account/login").get_data(as_text=True))
-    client.post(
-        "/account/login", data={"email": email, "password": Factory.PASSWORD, "csrf_token": token}
-    )
-
-
 def test_logout_with_csrf_refuses_a_post_without_token(csrf_client, factory):
     user = factory.user()
-    _csrf_login(csrf_client, user.email)
+    login_with_csrf(csrf_client, user.email)
 
     response = csrf_client.post("/account/logout")
 
@@ -442,7 +404,7 @@ def test_logout_with_csrf_refuses_a_post_without_token(csrf_client, factory):
 
 def test_logout_with_csrf_accepts_the_token_of_the_page(csrf_client, factory):
     user = factory.user()
-    _csrf_login(csrf_client, user.email)
+    login_with_csrf(csrf_client, user.email)
     token = csrf_token_from(csrf_client.get("/").get_data(as_text=True))
 
     response = csrf_client.post("/account/logout", data={"csrf_token": token})

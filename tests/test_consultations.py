@@ -32,6 +32,14 @@ def consultation_count() -> int:
     return db.session.scalar(db.select(db.func.count()).select_from(Consultation))
 
 
+def switch_to_budget_voting(created: Consultation, actor: User) -> None:
+    consultations.update(
+        attached(Consultation, created),
+        settings(voting_method=VotingMethod.BUDGET, budget=10_000),
+        actor,
+    )
+
+
 @pytest.fixture
 def moderator(factory, ctx) -> User:
     return attached(User, factory.moderator())
@@ -129,43 +137,40 @@ def test_nobody_logged_in_cannot_create_a_consultation(ctx):
         consultations.create(settings(), None)
 
 
-def test_budget_voting_without_a_budget_is_refused_at_the_budget_field(moderator):
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        pytest.param(
+            {"voting_method": VotingMethod.BUDGET, "budget": None},
+            "budget",
+            id="budget-voting-without-a-budget",
+        ),
+        pytest.param({"budget": 0}, "budget", id="budget-below-one"),
+        pytest.param(
+            {"collecting_starts_on": date(2027, 5, 1), "voting_starts_on": date(2027, 4, 1)},
+            "voting_starts_on",
+            id="planned-dates-out-of-phase-order",
+        ),
+        pytest.param(
+            {"collecting_starts_on": date(2027, 5, 1), "results_on": date(2027, 1, 1)},
+            "results_on",
+            id="planned-dates-compared-across-gaps",
+        ),
+    ],
+)
+def test_invalid_settings_are_refused_at_the_field_and_nothing_is_stored(
+    moderator, overrides, field
+):
     with pytest.raises(ValidationFailed) as refused:
-        consultations.create(settings(voting_method=VotingMethod.BUDGET, budget=None), moderator)
-    assert set(refused.value.errors) == {"budget"}
+        consultations.create(settings(**overrides), moderator)
+    assert set(refused.value.errors) == {field}
     assert consultation_count() == 0
 
 
-def test_a_budget_below_one_is_refused(moderator):
-    with pytest.raises(ValidationFailed) as refused:
-        consultations.create(settings(budget=0), moderator)
-    assert set(refused.value.errors) == {"budget"}
-
-
-def test_planned_dates_out_of_phase_order_are_refused(moderator):
-    with pytest.raises(ValidationFailed) as refused:
-        consultations.create(
-            settings(collecting_starts_on=date(2027, 5, 1), voting_starts_on=date(2027, 4, 1)),
-            moderator,
-        )
-    assert set(refused.value.errors) == {"voting_starts_on"}
-    assert consultation_count() == 0
-
-
-def test_planned_dates_are_compared_across_gaps(moderator):
-    with pytest.raises(ValidationFailed) as refused:
-        consultations.create(
-            settings(collecting_starts_on=date(2027, 5, 1), results_on=date(2027, 1, 1)),
-            moderator,
-        )
-    assert set(refused.value.errors) == {"results_on"}
-
-
-def test_edit_changes_the_consultation_and_is_audited(factory, ctx):
-    actor = attached(User, factory.moderator())
+def test_edit_changes_the_consultation_and_is_audited(factory, moderator):
     consultation = attached(Consultation, factory.consultation(phase=Phase.COLLECTING))
     consultations.update(
-        consultation, settings(title="Better title", summary="New summary", budget=9_000), actor
+        consultation, settings(title="Better title", summary="New summary", budget=9_000), moderator
     )
     db.session.expire_all()
     stored = db.session.get(Consultation, consultation.id)
@@ -176,12 +181,13 @@ def test_edit_changes_the_consultation_and_is_audited(factory, ctx):
     assert actions == ["consultation.edited"]
 
 
-def test_edit_keeps_the_ids_of_categories_whose_names_stay(factory, ctx):
-    actor = attached(User, factory.moderator())
+def test_edit_keeps_the_ids_of_categories_whose_names_stay(factory, moderator):
     created = factory.consultation(phase=Phase.DRAFT, categories=("Mobility", "Culture"))
     consultation = attached(Consultation, created)
     before = {category.name: category.id for category in consultation.categories}
-    consultations.update(consultation, settings(categories=["Sport", "Culture", "Mobility"]), actor)
+    consultations.update(
+        consultation, settings(categories=["Sport", "Culture", "Mobility"]), moderator
+    )
     db.session.expire_all()
     after = {
         category.name: (category.id, category.position)
@@ -192,47 +198,37 @@ def test_edit_keeps_the_ids_of_categories_whose_names_stay(factory, ctx):
     assert after["Sport"][0] not in before.values()
 
 
-def test_edit_removes_categories_left_out(factory, ctx):
-    actor = attached(User, factory.moderator())
+def test_edit_removes_categories_left_out(factory, moderator):
     created = factory.consultation(phase=Phase.DRAFT, categories=("Mobility", "Culture"))
-    consultations.update(attached(Consultation, created), settings(categories=["Culture"]), actor)
+    consultations.update(
+        attached(Consultation, created), settings(categories=["Culture"]), moderator
+    )
     names = db.session.scalars(
         db.select(Category.name).where(Category.consultation_id == created.id)
     ).all()
     assert names == ["Culture"]
 
 
-def test_voting_method_cannot_change_after_draft(factory, ctx):
-    actor = attached(User, factory.moderator())
+def test_voting_method_cannot_change_after_draft(factory, moderator):
     created = factory.consultation(phase=Phase.COLLECTING, voting_method=VotingMethod.SUPPORT)
     with pytest.raises(ValidationFailed) as refused:
-        consultations.update(
-            attached(Consultation, created),
-            settings(voting_method=VotingMethod.BUDGET, budget=10_000),
-            actor,
-        )
+        switch_to_budget_voting(created, moderator)
     assert set(refused.value.errors) == {"voting_method"}
     db.session.rollback()
     assert db.session.get(Consultation, created.id).voting_method is VotingMethod.SUPPORT
 
 
-def test_voting_method_can_change_while_draft(factory, ctx):
-    actor = attached(User, factory.moderator())
+def test_voting_method_can_change_while_draft(factory, moderator):
     created = factory.consultation(phase=Phase.DRAFT, voting_method=VotingMethod.SUPPORT)
-    consultations.update(
-        attached(Consultation, created),
-        settings(voting_method=VotingMethod.BUDGET, budget=10_000),
-        actor,
-    )
+    switch_to_budget_voting(created, moderator)
     db.session.expire_all()
     assert db.session.get(Consultation, created.id).voting_method is VotingMethod.BUDGET
 
 
-def test_citizen_cannot_edit_a_consultation(factory, ctx):
-    actor = attached(User, factory.user())
+def test_citizen_cannot_edit_a_consultation(factory, citizen):
     created = factory.consultation(title="Original")
     with pytest.raises(NotAllowed):
-        consultations.update(attached(Consultation, created), settings(title="Hijacked"), actor)
+        consultations.update(attached(Consultation, created), settings(title="Hijacked"), citizen)
     db.session.rollback()
     assert db.session.get(Consultation, created.id).title == "Original"
 
@@ -245,10 +241,9 @@ def test_draft_is_not_found_for_visitors_and_citizens(factory, ctx, viewer_role)
         consultations.get_visible(draft.slug, viewer)
 
 
-def test_draft_is_found_for_moderators(factory, ctx):
-    viewer = attached(User, factory.moderator())
+def test_draft_is_found_for_moderators(factory, moderator):
     draft = factory.consultation(phase=Phase.DRAFT)
-    assert consultations.get_visible(draft.slug, viewer).id == draft.id
+    assert consultations.get_visible(draft.slug, moderator).id == draft.id
 
 
 @pytest.mark.parametrize("viewer_role", ["visitor", "citizen"])
@@ -259,11 +254,10 @@ def test_drafts_are_left_out_of_the_list_for_visitors_and_citizens(factory, ctx,
     assert [c.id for c in consultations.list_visible(viewer)] == [public.id]
 
 
-def test_drafts_are_listed_for_moderators(factory, ctx):
-    viewer = attached(User, factory.moderator())
+def test_drafts_are_listed_for_moderators(factory, moderator):
     public = factory.consultation(phase=Phase.COLLECTING)
     draft = factory.consultation(phase=Phase.DRAFT)
-    assert {c.id for c in consultations.list_visible(viewer)} == {public.id, draft.id}
+    assert {c.id for c in consultations.list_visible(moderator)} == {public.id, draft.id}
 
 
 def test_open_consultations_are_listed_first(factory, ctx):

@@ -9,8 +9,7 @@ import pytest
 
 from participation.extensions import db
 from participation.models import AuditEvent, Category, Consultation, Phase, VotingMethod
-from tests.conftest import csrf_token_from
-from tests.factories import Factory
+from tests.conftest import csrf_token_from, login_with_csrf
 
 ENGLISH = {"Accept-Language": "en"}
 
@@ -34,15 +33,6 @@ def form_data(**overrides) -> dict:
 def stored_consultations(app) -> list[Consultation]:
     with app.app_context():
         return list(db.session.scalars(db.select(Consultation).order_by(Consultation.id)))
-
-
-def login_with_csrf(client, email: str) -> None:
-    token = csrf_token_from(client.get("/account/login").get_data(as_text=True))
-    response = client.post(
-        "/account/login",
-        data={"email": email, "password": Factory.PASSWORD, "csrf_token": token},
-    )
-    assert response.status_code == 302
 
 
 def test_moderator_creates_a_consultation_through_the_form(app, client, auth, factory):
@@ -98,39 +88,33 @@ def test_visitor_is_sent_to_login_from_the_new_consultation_form(client):
     assert response.headers["Location"].startswith("/account/login?next=")
 
 
-def test_budget_voting_without_budget_is_refused_next_to_the_budget_field(
-    app, client, auth, factory
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        pytest.param(
+            {"voting_method": "budget"},
+            "budget",
+            "needs a budget",
+            id="budget-voting-without-budget",
+        ),
+        pytest.param(
+            {"collecting_starts_on": "2027-05-01", "voting_starts_on": "2027-04-01"},
+            "voting_starts_on",
+            "follow the order of the phases",
+            id="planned-dates-out-of-order",
+        ),
+        pytest.param({"title": ""}, "title", "Please enter a title.", id="empty-title"),
+    ],
+)
+def test_invalid_form_is_refused_with_422_next_to_the_field(
+    app, client, auth, factory, fields, field, message
 ):
     auth.login(factory.moderator().email)
-    response = client.post(
-        "/consultations/new", data=form_data(voting_method="budget"), headers=ENGLISH
-    )
+    response = client.post("/consultations/new", data=form_data(**fields), headers=ENGLISH)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert 'id="budget-error"' in html
-    assert "needs a budget" in html
-    assert stored_consultations(app) == []
-
-
-def test_planned_dates_out_of_order_are_refused_next_to_the_later_date(app, client, auth, factory):
-    auth.login(factory.moderator().email)
-    response = client.post(
-        "/consultations/new",
-        data=form_data(collecting_starts_on="2027-05-01", voting_starts_on="2027-04-01"),
-        headers=ENGLISH,
-    )
-    html = response.get_data(as_text=True)
-    assert response.status_code == 422
-    assert 'id="voting_starts_on-error"' in html
-    assert "follow the order of the phases" in html
-    assert stored_consultations(app) == []
-
-
-def test_empty_title_is_refused_with_422(app, client, auth, factory):
-    auth.login(factory.moderator().email)
-    response = client.post("/consultations/new", data=form_data(title=""))
-    assert response.status_code == 422
-    assert 'id="title-error"' in response.get_data(as_text=True)
+    assert f'id="{field}-error"' in html
+    assert message in html
     assert stored_consultations(app) == []
 
 

@@ -18,8 +18,7 @@ from participation.models import (
 )
 from participation.services import phases
 from participation.services.errors import DomainError, NotAllowed
-from tests.conftest import csrf_token_from
-from tests.factories import Factory
+from tests.conftest import csrf_token_from, login_with_csrf
 
 ENGLISH = {"Accept-Language": "en"}
 ORDER = [Phase.DRAFT, Phase.COLLECTING, Phase.VOTING, Phase.EVALUATING, Phase.CLOSED]
@@ -49,6 +48,19 @@ def phase_events(app, consultation) -> list[tuple[str | None, str | None]]:
         ]
 
 
+def assert_unchanged(app, consultation, phase: Phase) -> None:
+    """Still in `phase`, and no phase change was recorded."""
+    assert phase_of(app, consultation) is phase
+    assert phase_events(app, consultation) == []
+
+
+def post_phase(client, consultation, to_phase: str, **options):
+    """Send the phase form of the consultation; `options` go to the test client as they are."""
+    return client.post(
+        f"/consultations/{consultation.slug}/phase", data={"to_phase": to_phase}, **options
+    )
+
+
 def events_recorded_for(consultation) -> list[AuditEvent]:
     return db.session.scalars(
         db.select(AuditEvent).where(AuditEvent.consultation_id == consultation.id)
@@ -60,26 +72,29 @@ def in_english(message) -> str:
         return str(message)
 
 
-def login_with_csrf(client, email: str) -> None:
-    token = csrf_token_from(client.get("/account/login").get_data(as_text=True))
-    response = client.post(
-        "/account/login",
-        data={"email": email, "password": Factory.PASSWORD, "csrf_token": token},
-    )
-    assert response.status_code == 302
-
-
 # The service
 
 
-def test_phases_move_forward_one_step_at_a_time_to_closed(factory, ctx):
-    actor = attached(User, factory.moderator())
+@pytest.fixture
+def moderator(factory, ctx) -> User:
+    return attached(User, factory.moderator())
+
+
+def refused_change(created, target, actor, error=DomainError) -> DomainError:
+    """Try the change, expect `error`, roll back the session and hand back the refusal."""
+    with pytest.raises(error) as refused:
+        phases.change_phase(attached(Consultation, created), target, actor)
+    db.session.rollback()
+    return refused.value
+
+
+def test_phases_move_forward_one_step_at_a_time_to_closed(factory, moderator):
     created = factory.consultation(phase=Phase.DRAFT)
     factory.proposal(created, factory.user())
     consultation = attached(Consultation, created)
     reached = []
     for target in ORDER[1:]:
-        phases.change_phase(consultation, target, actor)
+        phases.change_phase(consultation, target, moderator)
         reached.append(consultation.phase)
     assert reached == ORDER[1:]
 
@@ -97,14 +112,11 @@ def test_next_phase_follows_the_fixed_order():
         (Phase.VOTING, Phase.CLOSED),
     ],
 )
-def test_skipping_a_phase_is_refused(factory, ctx, current, target):
-    actor = attached(User, factory.moderator())
+def test_skipping_a_phase_is_refused(factory, moderator, current, target):
     created = factory.consultation(phase=current)
     factory.proposal(created, factory.user())
-    with pytest.raises(DomainError) as refused:
-        phases.change_phase(attached(Consultation, created), target, actor)
-    assert "cannot move" in in_english(refused.value.message)
-    db.session.rollback()
+    refusal = refused_change(created, target, moderator)
+    assert "cannot move" in in_english(refusal.message)
     assert attached(Consultation, created).phase is current
 
 
@@ -116,34 +128,21 @@ def test_skipping_a_phase_is_refused(factory, ctx, current, target):
         (Phase.CLOSED, Phase.EVALUATING),
     ],
 )
-def test_going_back_is_refused(factory, ctx, current, target):
-    actor = attached(User, factory.moderator())
+def test_going_back_is_refused(factory, moderator, current, target):
     created = factory.consultation(phase=current)
-    with pytest.raises(DomainError):
-        phases.change_phase(attached(Consultation, created), target, actor)
-    db.session.rollback()
+    refused_change(created, target, moderator)
     assert attached(Consultation, created).phase is current
 
 
-def test_staying_in_the_same_phase_is_refused(factory, ctx):
-    actor = attached(User, factory.moderator())
-    created = factory.consultation(phase=Phase.COLLECTING)
-    with pytest.raises(DomainError):
-        phases.change_phase(attached(Consultation, created), Phase.COLLECTING, actor)
-    db.session.rollback()
-    assert events_recorded_for(created) == []
-
-
-def test_a_phase_change_records_actor_from_to_and_time(factory, ctx):
-    actor = attached(User, factory.moderator())
+def test_a_phase_change_records_actor_from_to_and_time(factory, moderator):
     created = factory.consultation(phase=Phase.DRAFT)
     before = datetime.now(UTC) - timedelta(seconds=1)
-    phases.change_phase(attached(Consultation, created), Phase.COLLECTING, actor)
+    phases.change_phase(attached(Consultation, created), Phase.COLLECTING, moderator)
     after = datetime.now(UTC) + timedelta(seconds=1)
     [event] = events_recorded_for(created)
     assert (event.action, event.actor_id, event.from_value, event.to_value) == (
         "consultation.phase_changed",
-        actor.id,
+        moderator.id,
         "draft",
         "collecting",
     )
@@ -153,55 +152,50 @@ def test_a_phase_change_records_actor_from_to_and_time(factory, ctx):
     assert before <= recorded_at <= after
 
 
-def test_a_refused_phase_change_records_nothing(factory, ctx):
-    actor = attached(User, factory.moderator())
-    created = factory.consultation(phase=Phase.DRAFT)
-    with pytest.raises(DomainError):
-        phases.change_phase(attached(Consultation, created), Phase.EVALUATING, actor)
-    db.session.rollback()
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        pytest.param(Phase.COLLECTING, Phase.COLLECTING, id="staying-in-the-same-phase"),
+        pytest.param(Phase.DRAFT, Phase.EVALUATING, id="skipping-ahead"),
+    ],
+)
+def test_a_refused_phase_change_records_nothing(factory, moderator, current, target):
+    created = factory.consultation(phase=current)
+    refused_change(created, target, moderator)
     assert events_recorded_for(created) == []
 
 
-def test_voting_cannot_open_without_a_published_proposal(factory, ctx):
-    actor = attached(User, factory.moderator())
+def test_voting_cannot_open_without_a_published_proposal(factory, moderator):
     created = factory.consultation(phase=Phase.COLLECTING)
     author = factory.user()
     factory.proposal(created, author, state=ProposalState.WITHDRAWN)
     factory.proposal(created, author, state=ProposalState.HIDDEN)
-    with pytest.raises(DomainError) as refused:
-        phases.change_phase(attached(Consultation, created), Phase.VOTING, actor)
-    assert "at least one proposal" in in_english(refused.value.message)
-    db.session.rollback()
+    refusal = refused_change(created, Phase.VOTING, moderator)
+    assert "at least one proposal" in in_english(refusal.message)
     assert attached(Consultation, created).phase is Phase.COLLECTING
 
 
-def test_voting_opens_with_one_published_proposal(factory, ctx):
-    actor = attached(User, factory.moderator())
+def test_voting_opens_with_one_published_proposal(factory, moderator):
     created = factory.consultation(phase=Phase.COLLECTING)
     factory.proposal(created, factory.user())
-    phases.change_phase(attached(Consultation, created), Phase.VOTING, actor)
+    phases.change_phase(attached(Consultation, created), Phase.VOTING, moderator)
     db.session.expire_all()
     assert attached(Consultation, created).phase is Phase.VOTING
 
 
-def test_budget_voting_cannot_open_without_a_budget(factory, ctx):
-    actor = attached(User, factory.moderator())
+def test_budget_voting_cannot_open_without_a_budget(factory, moderator):
     created = factory.consultation(
         phase=Phase.COLLECTING, voting_method=VotingMethod.BUDGET, budget=None
     )
     factory.proposal(created, factory.user(), estimated_cost=100)
-    with pytest.raises(DomainError):
-        phases.change_phase(attached(Consultation, created), Phase.VOTING, actor)
-    db.session.rollback()
+    refused_change(created, Phase.VOTING, moderator)
     assert attached(Consultation, created).phase is Phase.COLLECTING
 
 
 def test_citizen_cannot_change_a_phase_in_the_service(factory, ctx):
-    actor = attached(User, factory.user())
+    citizen = attached(User, factory.user())
     created = factory.consultation(phase=Phase.DRAFT)
-    with pytest.raises(NotAllowed):
-        phases.change_phase(attached(Consultation, created), Phase.COLLECTING, actor)
-    db.session.rollback()
+    refused_change(created, Phase.COLLECTING, citizen, error=NotAllowed)
     assert attached(Consultation, created).phase is Phase.DRAFT
 
 
@@ -211,9 +205,7 @@ def test_citizen_cannot_change_a_phase_in_the_service(factory, ctx):
 def test_moderator_moves_the_phase_with_the_form(app, client, auth, factory):
     consultation = factory.consultation(phase=Phase.DRAFT)
     auth.login(factory.moderator().email)
-    response = client.post(
-        f"/consultations/{consultation.slug}/phase", data={"to_phase": "collecting"}
-    )
+    response = post_phase(client, consultation, "collecting")
     assert response.status_code == 302
     assert phase_of(app, consultation) is Phase.COLLECTING
     assert phase_events(app, consultation) == [("draft", "collecting")]
@@ -227,70 +219,52 @@ def test_consultation_page_offers_moderators_the_next_phase_only(client, auth, f
     assert html.count('name="to_phase"') == 1
 
 
-def test_skipping_a_phase_in_the_form_is_refused_with_a_message(app, client, auth, factory):
-    consultation = factory.consultation(phase=Phase.DRAFT)
+@pytest.mark.parametrize(
+    ("current", "reason"),
+    [
+        pytest.param(Phase.DRAFT, "cannot move to", id="skipping-a-phase"),
+        pytest.param(Phase.COLLECTING, "at least one proposal", id="voting-without-proposals"),
+    ],
+)
+def test_a_refused_phase_change_in_the_form_says_why(app, client, auth, factory, current, reason):
+    consultation = factory.consultation(phase=current)
     auth.login(factory.moderator().email)
-    response = client.post(
-        f"/consultations/{consultation.slug}/phase",
-        data={"to_phase": "voting"},
-        headers=ENGLISH,
-        follow_redirects=True,
-    )
+    response = post_phase(client, consultation, "voting", headers=ENGLISH, follow_redirects=True)
     assert response.status_code == 200
-    assert "cannot move to" in response.get_data(as_text=True)
-    assert phase_of(app, consultation) is Phase.DRAFT
-
-
-def test_opening_voting_without_proposals_in_the_form_is_refused_with_a_message(
-    app, client, auth, factory
-):
-    consultation = factory.consultation(phase=Phase.COLLECTING)
-    auth.login(factory.moderator().email)
-    response = client.post(
-        f"/consultations/{consultation.slug}/phase",
-        data={"to_phase": "voting"},
-        headers=ENGLISH,
-        follow_redirects=True,
-    )
-    assert "at least one proposal" in response.get_data(as_text=True)
-    assert phase_of(app, consultation) is Phase.COLLECTING
+    assert reason in response.get_data(as_text=True)
+    assert phase_of(app, consultation) is current
 
 
 def test_unknown_target_phase_is_a_bad_request(app, client, auth, factory):
     consultation = factory.consultation(phase=Phase.DRAFT)
     auth.login(factory.moderator().email)
-    response = client.post(
-        f"/consultations/{consultation.slug}/phase", data={"to_phase": "finished"}
-    )
+    response = post_phase(client, consultation, "finished")
     assert response.status_code == 400
-    assert phase_of(app, consultation) is Phase.DRAFT
+    assert_unchanged(app, consultation, Phase.DRAFT)
 
 
 def test_citizen_posting_a_phase_change_gets_403_and_nothing_changes(app, client, auth, factory):
     consultation = factory.consultation(phase=Phase.COLLECTING)
     factory.proposal(consultation, factory.user())
     auth.login(factory.user().email)
-    response = client.post(f"/consultations/{consultation.slug}/phase", data={"to_phase": "voting"})
+    response = post_phase(client, consultation, "voting")
     assert response.status_code == 403
-    assert phase_of(app, consultation) is Phase.COLLECTING
-    assert phase_events(app, consultation) == []
+    assert_unchanged(app, consultation, Phase.COLLECTING)
 
 
 def test_visitor_posting_a_phase_change_is_sent_to_login(app, client, factory):
     consultation = factory.consultation(phase=Phase.DRAFT)
-    response = client.post(
-        f"/consultations/{consultation.slug}/phase", data={"to_phase": "collecting"}
-    )
+    response = post_phase(client, consultation, "collecting")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/account/login")
-    assert phase_of(app, consultation) is Phase.DRAFT
+    assert_unchanged(app, consultation, Phase.DRAFT)
 
 
 def test_audit_log_lists_the_phase_changes_for_moderators(client, auth, factory):
     moderator = factory.moderator(display_name="Mona Moderator")
     consultation = factory.consultation(phase=Phase.DRAFT)
     auth.login(moderator.email)
-    client.post(f"/consultations/{consultation.slug}/phase", data={"to_phase": "collecting"})
+    post_phase(client, consultation, "collecting")
     response = client.get(f"/consultations/{consultation.slug}/audit", headers=ENGLISH)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -316,12 +290,9 @@ def test_audit_log_sends_visitors_to_login(client, factory):
 def test_phase_form_without_csrf_token_is_refused(app, csrf_client, factory):
     consultation = factory.consultation(phase=Phase.DRAFT)
     login_with_csrf(csrf_client, factory.moderator().email)
-    response = csrf_client.post(
-        f"/consultations/{consultation.slug}/phase", data={"to_phase": "collecting"}
-    )
+    response = post_phase(csrf_client, consultation, "collecting")
     assert response.status_code == 400
-    assert phase_of(app, consultation) is Phase.DRAFT
-    assert phase_events(app, consultation) == []
+    assert_unchanged(app, consultation, Phase.DRAFT)
 
 
 def test_phase_form_with_the_token_from_the_page_moves_the_phase(app, csrf_client, factory):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from flask_babel import force_locale
@@ -12,9 +12,9 @@ from participation.models import Consultation, Phase, Proposal, ProposalState, U
 from participation.services import proposals
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from participation.services.proposals import ProposalQuery, ProposalSort, ProposalText
+from tests.conftest import START
 
 NOT_COLLECTING = [Phase.DRAFT, Phase.VOTING, Phase.EVALUATING, Phase.CLOSED]
-START = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def attached(model, instance):
@@ -251,29 +251,14 @@ def test_proposals_of_a_draft_are_not_visible_to_visitors(factory, ctx):
 # Listing: order
 
 
-def test_list_is_newest_first_by_default(factory, ctx):
-    consultation = factory.consultation()
-    author = factory.user()
-    # Created in an order that differs from the submission dates, so the ids cannot decide.
-    middle = factory.proposal(consultation, author, created_at=START + timedelta(days=1))
-    newest = factory.proposal(consultation, author, created_at=START + timedelta(days=2))
-    oldest = factory.proposal(consultation, author, created_at=START)
-    assert listed(consultation) == [newest.id, middle.id, oldest.id]
+def test_list_is_newest_first_by_default(three_proposals_newest_first, ctx):
+    consultation, newest_first = three_proposals_newest_first
+    assert listed(consultation) == newest_first
 
 
-def test_most_supported_first(factory, ctx):
-    consultation = factory.consultation()
-    author = factory.user()
-    few = factory.proposal(consultation, author, support_count=2)
-    many = factory.proposal(consultation, author, support_count=9)
-    none = factory.proposal(consultation, author, support_count=0)
-    some = factory.proposal(consultation, author, support_count=5)
-    assert listed(consultation, sort=ProposalSort.MOST_SUPPORTED) == [
-        many.id,
-        some.id,
-        few.id,
-        none.id,
-    ]
+def test_most_supported_first(four_proposals_most_supported_first, ctx):
+    consultation, most_supported_first = four_proposals_most_supported_first
+    assert listed(consultation, sort=ProposalSort.MOST_SUPPORTED) == most_supported_first
 
 
 def test_most_supported_breaks_ties_by_the_earlier_submission(factory, ctx):
@@ -286,44 +271,36 @@ def test_most_supported_breaks_ties_by_the_earlier_submission(factory, ctx):
     assert listed(consultation, sort=ProposalSort.MOST_SUPPORTED) == [earlier.id, later.id]
 
 
-@pytest.fixture
-def thirty(factory) -> tuple[Consultation, list[int]]:
-    consultation = factory.consultation()
-    author = factory.user()
-    ids = [factory.proposal(consultation, author).id for _ in range(30)]
-    return consultation, ids
-
-
-def test_random_order_is_the_same_for_the_same_seed(thirty, ctx):
-    consultation, _ = thirty
+def test_random_order_is_the_same_for_the_same_seed(thirty_proposals, ctx):
+    consultation, _ = thirty_proposals
     first = all_pages(consultation, sort=ProposalSort.RANDOM, seed=4711, per_page=7)
     again = all_pages(consultation, sort=ProposalSort.RANDOM, seed=4711, per_page=7)
     assert first == again
 
 
-def test_random_order_differs_between_seeds(thirty, ctx):
-    consultation, _ = thirty
+def test_random_order_differs_between_seeds(thirty_proposals, ctx):
+    consultation, _ = thirty_proposals
     one = all_pages(consultation, sort=ProposalSort.RANDOM, seed=4711, per_page=30)
     other = all_pages(consultation, sort=ProposalSort.RANDOM, seed=4712, per_page=30)
     assert one != other
 
 
-def test_random_order_over_all_pages_shows_every_proposal_exactly_once(thirty, ctx):
-    consultation, ids = thirty
+def test_random_order_over_all_pages_shows_every_proposal_exactly_once(thirty_proposals, ctx):
+    consultation, ids = thirty_proposals
     shown = all_pages(consultation, sort=ProposalSort.RANDOM, seed=99, per_page=7)
     assert sorted(shown) == sorted(ids)
 
 
-def test_random_order_is_not_the_order_of_submission(thirty, ctx):
-    consultation, ids = thirty
+def test_random_order_is_not_the_order_of_submission(thirty_proposals, ctx):
+    consultation, ids = thirty_proposals
     for seed in range(1, 21):
         shown = all_pages(consultation, sort=ProposalSort.RANDOM, seed=seed, per_page=30)
         assert shown not in (ids, ids[::-1])
 
 
-def test_random_order_puts_different_proposals_on_top(thirty, ctx):
+def test_random_order_puts_different_proposals_on_top(thirty_proposals, ctx):
     """Nobody's proposal is always first: over 200 seeds most of the 30 get the top spot."""
-    consultation, _ = thirty
+    consultation, _ = thirty_proposals
     tops = {
         listed(consultation, sort=ProposalSort.RANDOM, seed=seed, per_page=1)[0]
         for seed in range(1, 201)
@@ -331,8 +308,10 @@ def test_random_order_puts_different_proposals_on_top(thirty, ctx):
     assert len(tops) >= 25
 
 
-def test_random_order_keeps_the_others_in_place_when_a_proposal_is_added(factory, thirty, ctx):
-    consultation, _ = thirty
+def test_random_order_keeps_the_others_in_place_when_a_proposal_is_added(
+    factory, thirty_proposals, ctx
+):
+    consultation, _ = thirty_proposals
     before = all_pages(consultation, sort=ProposalSort.RANDOM, seed=31337, per_page=30)
     added = factory.proposal(consultation, factory.user())
     after = all_pages(consultation, sort=ProposalSort.RANDOM, seed=31337, per_page=30)
@@ -342,14 +321,9 @@ def test_random_order_keeps_the_others_in_place_when_a_proposal_is_added(factory
 # Listing: filters and pages
 
 
-def test_filter_by_category(factory, ctx):
-    consultation = factory.consultation(categories=("Parks", "Traffic"))
-    parks, traffic = consultation.categories
-    author = factory.user()
-    in_parks = factory.proposal(consultation, author, category_id=parks.id)
-    factory.proposal(consultation, author, category_id=traffic.id)
-    factory.proposal(consultation, author)
-    assert listed(consultation, category_id=parks.id) == [in_parks.id]
+def test_filter_by_category(proposal_in_parks, ctx):
+    consultation, in_parks = proposal_in_parks
+    assert listed(consultation, category_id=in_parks.category_id) == [in_parks.id]
 
 
 def test_text_search_is_case_insensitive_on_title_and_body(factory, ctx):
@@ -369,37 +343,30 @@ def test_text_search_needs_every_word(factory, ctx):
     assert listed(consultation, text="river trees") == [both.id]
 
 
-def test_percent_in_the_search_is_literal(factory, ctx):
+@pytest.mark.parametrize(
+    ("field", "literal", "lookalike", "search"),
+    [
+        pytest.param(
+            "title", "Cut parking fees by 50%", "Cut parking fees by 50 euros", "50%", id="percent"
+        ),
+        pytest.param(
+            "body", "See file plan_v2.pdf", "See file planXv2.pdf", "plan_v2", id="underscore"
+        ),
+        pytest.param("body", r"Path C:\town\plans", "Path C:townplans", r"C:\town", id="backslash"),
+    ],
+)
+def test_wildcard_characters_in_the_search_are_literal(
+    factory, ctx, field, literal, lookalike, search
+):
     consultation = factory.consultation()
     author = factory.user()
-    literal = factory.proposal(consultation, author, title="Cut parking fees by 50%")
-    factory.proposal(consultation, author, title="Cut parking fees by 50 euros")
-    assert listed(consultation, text="50%") == [literal.id]
+    wanted = factory.proposal(consultation, author, **{field: literal})
+    factory.proposal(consultation, author, **{field: lookalike})
+    assert listed(consultation, text=search) == [wanted.id]
 
 
-def test_underscore_in_the_search_is_literal(factory, ctx):
-    consultation = factory.consultation()
-    author = factory.user()
-    literal = factory.proposal(consultation, author, body="See file plan_v2.pdf")
-    factory.proposal(consultation, author, body="See file planXv2.pdf")
-    assert listed(consultation, text="plan_v2") == [literal.id]
-
-
-def test_backslash_in_the_search_is_literal(factory, ctx):
-    consultation = factory.consultation()
-    author = factory.user()
-    literal = factory.proposal(consultation, author, body=r"Path C:\town\plans")
-    factory.proposal(consultation, author, body="Path C:townplans")
-    assert listed(consultation, text=r"C:\town") == [literal.id]
-
-
-def test_second_page_shows_the_next_items(factory, ctx):
-    consultation = factory.consultation()
-    author = factory.user()
-    newest_first = [
-        factory.proposal(consultation, author, created_at=START + timedelta(minutes=n)).id
-        for n in range(7)
-    ][::-1]
+def test_second_page_shows_the_next_items(seven_proposals_newest_first, ctx):
+    consultation, newest_first = seven_proposals_newest_first
     assert listed(consultation, per_page=5, page=1) == newest_first[:5]
     assert listed(consultation, per_page=5, page=2) == newest_first[5:]
 

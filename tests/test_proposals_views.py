@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from participation.extensions import db
-from participation.models import Phase, Proposal, ProposalState
-from tests.conftest import csrf_token_from
-from tests.factories import Factory
+from participation.models import Phase, Proposal, ProposalState, Role, User
+from tests.conftest import START, csrf_token_from, login_with_csrf
 
 ENGLISH = {"Accept-Language": "en"}
-START = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 PROPOSAL_LINK = re.compile(r'<h3 class="h5 card-title"><a href="/proposals/(\d+)">')
 
 
@@ -33,15 +31,6 @@ def listed_ids(client, consultation, **params) -> list[int]:
     return [int(found) for found in PROPOSAL_LINK.findall(response.get_data(as_text=True))]
 
 
-def login_with_csrf(client, email: str) -> None:
-    token = csrf_token_from(client.get("/account/login").get_data(as_text=True))
-    response = client.post(
-        "/account/login",
-        data={"email": email, "password": Factory.PASSWORD, "csrf_token": token},
-    )
-    assert response.status_code == 302
-
-
 def proposal_form(**overrides) -> dict:
     data = {
         "title": "Benches in the park",
@@ -52,6 +41,19 @@ def proposal_form(**overrides) -> dict:
     return data | overrides
 
 
+def submit(client, consultation, **options):
+    """Send the new-proposal form: `proposal_form()` unless `data` says otherwise."""
+    options.setdefault("data", proposal_form())
+    return client.post(f"/consultations/{consultation.slug}/proposals/new", **options)
+
+
+@pytest.fixture
+def authored_proposal(factory) -> tuple[User, Proposal]:
+    """A citizen and their published proposal in a consultation that is collecting proposals."""
+    author = factory.user()
+    return author, factory.proposal(factory.consultation(phase=Phase.COLLECTING), author)
+
+
 # Submitting
 
 
@@ -60,9 +62,8 @@ def test_citizen_submits_a_proposal_while_collecting(app, client, auth, factory)
     parks = consultation.categories[0]
     author = factory.user()
     auth.login(author.email)
-    response = client.post(
-        f"/consultations/{consultation.slug}/proposals/new",
-        data=proposal_form(category_id=str(parks.id), estimated_cost="1200"),
+    response = submit(
+        client, consultation, data=proposal_form(category_id=str(parks.id), estimated_cost="1200")
     )
     [proposal] = stored_proposals(app)
     assert response.status_code == 302
@@ -78,8 +79,9 @@ def test_citizen_submits_a_proposal_while_collecting(app, client, auth, factory)
 def test_submitted_proposal_page_shows_the_rendered_body(client, auth, factory):
     consultation = factory.consultation(phase=Phase.COLLECTING)
     auth.login(factory.user().email)
-    response = client.post(
-        f"/consultations/{consultation.slug}/proposals/new",
+    response = submit(
+        client,
+        consultation,
         data=proposal_form(body="We need **more** benches.\n\n<script>x()</script>"),
         follow_redirects=True,
     )
@@ -93,11 +95,7 @@ def test_cost_is_required_next_to_the_field_when_the_consultation_has_a_budget(
 ):
     consultation = factory.consultation(phase=Phase.COLLECTING, budget=100_000)
     auth.login(factory.user().email)
-    response = client.post(
-        f"/consultations/{consultation.slug}/proposals/new",
-        data=proposal_form(),
-        headers=ENGLISH,
-    )
+    response = submit(client, consultation, headers=ENGLISH)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'id="estimated_cost-error"' in html
@@ -116,9 +114,8 @@ def test_category_of_another_consultation_is_refused(app, client, auth, factory)
     consultation = factory.consultation(phase=Phase.COLLECTING, categories=("Parks",))
     elsewhere = factory.consultation(phase=Phase.COLLECTING, categories=("Elsewhere",))
     auth.login(factory.user().email)
-    response = client.post(
-        f"/consultations/{consultation.slug}/proposals/new",
-        data=proposal_form(category_id=str(elsewhere.categories[0].id)),
+    response = submit(
+        client, consultation, data=proposal_form(category_id=str(elsewhere.categories[0].id))
     )
     assert response.status_code == 422
     assert 'id="category_id-error"' in response.get_data(as_text=True)
@@ -131,33 +128,24 @@ def test_category_of_another_consultation_is_refused(app, client, auth, factory)
 def test_submitting_outside_collecting_is_refused_with_409(app, client, auth, factory, phase):
     consultation = factory.consultation(phase=phase)
     auth.login(factory.user().email)
-    response = client.post(
-        f"/consultations/{consultation.slug}/proposals/new",
-        data=proposal_form(),
-        headers=ENGLISH,
-    )
+    response = submit(client, consultation, headers=ENGLISH)
     assert response.status_code == 409
     assert "nothing was saved" in response.get_data(as_text=True)
     assert stored_proposals(app) == []
 
 
-def test_submitting_to_a_draft_is_refused_with_409_for_a_moderator(app, client, auth, factory):
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        pytest.param(Role.MODERATOR, 409, id="moderator-gets-409"),
+        pytest.param(Role.CITIZEN, 404, id="citizen-gets-404"),
+    ],
+)
+def test_submitting_to_a_draft_is_refused(app, client, auth, factory, role, status):
     consultation = factory.consultation(phase=Phase.DRAFT)
-    auth.login(factory.moderator().email)
-    response = client.post(
-        f"/consultations/{consultation.slug}/proposals/new", data=proposal_form()
-    )
-    assert response.status_code == 409
-    assert stored_proposals(app) == []
-
-
-def test_submitting_to_a_draft_is_404_for_a_citizen(app, client, auth, factory):
-    consultation = factory.consultation(phase=Phase.DRAFT)
-    auth.login(factory.user().email)
-    response = client.post(
-        f"/consultations/{consultation.slug}/proposals/new", data=proposal_form()
-    )
-    assert response.status_code == 404
+    auth.login(factory.user(role).email)
+    response = submit(client, consultation)
+    assert response.status_code == status
     assert stored_proposals(app) == []
 
 
@@ -182,9 +170,7 @@ def test_visitor_is_sent_to_login_with_next(client, factory):
 
 def test_visitor_posting_a_proposal_stores_nothing(app, client, factory):
     consultation = factory.consultation(phase=Phase.COLLECTING)
-    response = client.post(
-        f"/consultations/{consultation.slug}/proposals/new", data=proposal_form()
-    )
+    response = submit(client, consultation)
     assert response.status_code == 302
     assert stored_proposals(app) == []
 
@@ -192,9 +178,8 @@ def test_visitor_posting_a_proposal_stores_nothing(app, client, factory):
 # Editing
 
 
-def test_author_edits_the_proposal_while_collecting(app, client, auth, factory):
-    author = factory.user()
-    proposal = factory.proposal(factory.consultation(phase=Phase.COLLECTING), author)
+def test_author_edits_the_proposal_while_collecting(app, client, auth, authored_proposal):
+    author, proposal = authored_proposal
     auth.login(author.email)
     response = client.post(
         f"/proposals/{proposal.id}/edit",
@@ -241,9 +226,8 @@ def test_another_citizen_cannot_edit_a_proposal(app, client, auth, factory):
     assert stored(app, proposal).title == "Mine"
 
 
-def test_edit_and_withdraw_buttons_are_shown_to_the_author_only(client, auth, factory):
-    author = factory.user()
-    proposal = factory.proposal(factory.consultation(phase=Phase.COLLECTING), author)
+def test_edit_and_withdraw_buttons_are_shown_to_the_author_only(client, auth, authored_proposal):
+    author, proposal = authored_proposal
     edit_link = f'href="/proposals/{proposal.id}/edit"'
     assert edit_link not in client.get(f"/proposals/{proposal.id}").get_data(as_text=True)
     auth.login(author.email)
@@ -253,9 +237,8 @@ def test_edit_and_withdraw_buttons_are_shown_to_the_author_only(client, auth, fa
 # Withdrawing
 
 
-def test_author_withdraws_a_proposal(app, client, auth, factory):
-    author = factory.user()
-    proposal = factory.proposal(factory.consultation(phase=Phase.COLLECTING), author)
+def test_author_withdraws_a_proposal(app, client, auth, authored_proposal):
+    author, proposal = authored_proposal
     auth.login(author.email)
     response = client.post(f"/proposals/{proposal.id}/withdraw")
     assert response.status_code == 302
@@ -272,9 +255,8 @@ def test_withdrawn_proposal_is_gone_from_the_list(client, auth, factory):
     assert listed_ids(client, consultation) == [kept.id]
 
 
-def test_withdrawn_proposal_page_shows_the_author_a_notice(client, auth, factory):
-    author = factory.user()
-    proposal = factory.proposal(factory.consultation(phase=Phase.COLLECTING), author)
+def test_withdrawn_proposal_page_shows_the_author_a_notice(client, auth, authored_proposal):
+    author, proposal = authored_proposal
     auth.login(author.email)
     client.post(f"/proposals/{proposal.id}/withdraw")
     response = client.get(f"/proposals/{proposal.id}", headers=ENGLISH)
@@ -313,9 +295,7 @@ def test_withdrawing_after_voting_opened_is_refused(app, client, auth, factory):
 def test_proposal_form_without_csrf_token_is_refused(app, csrf_client, factory):
     consultation = factory.consultation(phase=Phase.COLLECTING)
     login_with_csrf(csrf_client, factory.user().email)
-    response = csrf_client.post(
-        f"/consultations/{consultation.slug}/proposals/new", data=proposal_form()
-    )
+    response = submit(csrf_client, consultation)
     assert response.status_code == 400
     assert stored_proposals(app) == []
 
@@ -339,18 +319,16 @@ def test_proposal_edit_without_csrf_token_changes_nothing(app, csrf_client, fact
     assert stored(app, proposal).title == "Old"
 
 
-def test_withdraw_without_csrf_token_is_refused(app, csrf_client, factory):
-    author = factory.user()
-    proposal = factory.proposal(factory.consultation(phase=Phase.COLLECTING), author)
+def test_withdraw_without_csrf_token_is_refused(app, csrf_client, authored_proposal):
+    author, proposal = authored_proposal
     login_with_csrf(csrf_client, author.email)
     response = csrf_client.post(f"/proposals/{proposal.id}/withdraw")
     assert response.status_code == 400
     assert stored(app, proposal).state is ProposalState.PUBLISHED
 
 
-def test_withdraw_with_the_token_from_the_page_works(app, csrf_client, factory):
-    author = factory.user()
-    proposal = factory.proposal(factory.consultation(phase=Phase.COLLECTING), author)
+def test_withdraw_with_the_token_from_the_page_works(app, csrf_client, authored_proposal):
+    author, proposal = authored_proposal
     login_with_csrf(csrf_client, author.email)
     page = csrf_client.get(f"/proposals/{proposal.id}").get_data(as_text=True)
     response = csrf_client.post(
@@ -363,22 +341,14 @@ def test_withdraw_with_the_token_from_the_page_works(app, csrf_client, factory):
 # The list on the consultation page
 
 
-def test_list_is_newest_first_by_default(client, factory):
-    consultation = factory.consultation()
-    author = factory.user()
-    older = factory.proposal(consultation, author, created_at=START + timedelta(days=1))
-    newer = factory.proposal(consultation, author, created_at=START + timedelta(days=2))
-    oldest = factory.proposal(consultation, author, created_at=START)
-    assert listed_ids(client, consultation) == [newer.id, older.id, oldest.id]
+def test_list_is_newest_first_by_default(client, three_proposals_newest_first):
+    consultation, newest_first = three_proposals_newest_first
+    assert listed_ids(client, consultation) == newest_first
 
 
-def test_list_sorted_by_most_supported(client, factory):
-    consultation = factory.consultation()
-    author = factory.user()
-    few = factory.proposal(consultation, author, support_count=1)
-    many = factory.proposal(consultation, author, support_count=5)
-    some = factory.proposal(consultation, author, support_count=3)
-    assert listed_ids(client, consultation, sort="supported") == [many.id, some.id, few.id]
+def test_list_sorted_by_most_supported(client, four_proposals_most_supported_first):
+    consultation, most_supported_first = four_proposals_most_supported_first
+    assert listed_ids(client, consultation, sort="supported") == most_supported_first
 
 
 def test_unknown_sort_falls_back_to_newest(client, factory):
@@ -387,14 +357,6 @@ def test_unknown_sort_falls_back_to_newest(client, factory):
     older = factory.proposal(consultation, author, created_at=START, support_count=9)
     newer = factory.proposal(consultation, author, created_at=START + timedelta(days=1))
     assert listed_ids(client, consultation, sort="<script>") == [newer.id, older.id]
-
-
-@pytest.fixture
-def thirty(factory):
-    consultation = factory.consultation()
-    author = factory.user()
-    ids = [factory.proposal(consultation, author).id for _ in range(30)]
-    return consultation, ids
 
 
 def random_order(client, consultation) -> list[int]:
@@ -406,30 +368,26 @@ def random_order(client, consultation) -> list[int]:
     ]
 
 
-def test_random_order_is_stable_for_one_client_across_requests_and_pages(client, thirty):
-    consultation, _ = thirty
+def test_random_order_is_stable_for_one_client_across_requests_and_pages(client, thirty_proposals):
+    consultation, _ = thirty_proposals
     assert random_order(client, consultation) == random_order(client, consultation)
 
 
-def test_random_order_over_all_pages_shows_every_proposal_exactly_once(client, thirty):
-    consultation, ids = thirty
+def test_random_order_over_all_pages_shows_every_proposal_exactly_once(client, thirty_proposals):
+    consultation, ids = thirty_proposals
     shown = random_order(client, consultation)
     assert sorted(shown) == sorted(ids)
 
 
-def test_random_order_differs_between_two_clients(app, client, thirty):
+def test_random_order_differs_between_two_clients(app, client, thirty_proposals):
     """30 proposals have 30! orders: two visitors getting the same one is practically impossible."""
-    consultation, _ = thirty
+    consultation, _ = thirty_proposals
     assert random_order(client, consultation) != random_order(app.test_client(), consultation)
 
 
-def test_filter_by_category(client, factory):
-    consultation = factory.consultation(categories=("Parks", "Traffic"))
-    parks, traffic = consultation.categories
-    author = factory.user()
-    in_parks = factory.proposal(consultation, author, category_id=parks.id)
-    factory.proposal(consultation, author, category_id=traffic.id)
-    assert listed_ids(client, consultation, category=parks.id) == [in_parks.id]
+def test_filter_by_category(client, proposal_in_parks):
+    consultation, in_parks = proposal_in_parks
+    assert listed_ids(client, consultation, category=in_parks.category_id) == [in_parks.id]
 
 
 def test_category_of_another_consultation_is_ignored_in_the_filter(client, factory):
@@ -467,13 +425,8 @@ def test_search_without_matches_shows_no_proposals(client, factory):
     assert listed_ids(client, consultation, q="zeppelin") == []
 
 
-def test_second_page_shows_the_next_items(client, factory):
-    consultation = factory.consultation()
-    author = factory.user()
-    newest_first = [
-        factory.proposal(consultation, author, created_at=START + timedelta(minutes=n)).id
-        for n in range(7)
-    ][::-1]
+def test_second_page_shows_the_next_items(client, seven_proposals_newest_first):
+    consultation, newest_first = seven_proposals_newest_first
     assert listed_ids(client, consultation) == newest_first[:5]
     assert listed_ids(client, consultation, page=2) == newest_first[5:]
 
