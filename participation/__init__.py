@@ -168,7 +168,7 @@ def _register_error_pages(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from participation.models import Phase
-    from participation.services.markup import render_markdown
+    from participation.services.markup import render_markdown, render_plaintext
     from participation.services.phases import PHASE_LABELS
 
     app.jinja_env.add_extension("jinja2.ext.do")
@@ -176,6 +176,7 @@ def _register_template_helpers(app: Flask) -> None:
         phase_labels=PHASE_LABELS, languages={"de": "Deutsch", "en": "English"}
     )
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["plaintext"] = render_plaintext
     app.jinja_env.filters["phase_label"] = lambda value: PHASE_LABELS[Phase(value)]
     app.jinja_env.filters["date"] = formatting.date
     app.jinja_env.filters["datetime"] = formatting.datetime

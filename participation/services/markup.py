@@ -1,10 +1,13 @@
-"""Safe Markdown: a small CommonMark subset, rendered without raw HTML and sanitised with nh3."""
+"""Safe Markdown: a small CommonMark subset, rendered without raw HTML and sanitised with nh3;
+and plain text with clickable links, for comments."""
 
 from __future__ import annotations
 
+import re
+
 import nh3
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 ALLOWED_TAGS = {
     "p", "br", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li", "a",
@@ -12,6 +15,7 @@ ALLOWED_TAGS = {
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
+LINK_REL = "nofollow noopener ugc"  # links written by users earn no ranking and no opener
 
 _parser = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
 
@@ -33,6 +37,49 @@ def render_markdown(source: str | None) -> Markup:
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
-        link_rel="nofollow noopener ugc",
+        link_rel=LINK_REL,
     )
     return Markup(cleaned)  # sanitised by nh3 just above
+
+
+# Plain text with clickable links, for comments
+
+_LINK = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+_TRAILING_PUNCTUATION = ".,;:!?"
+
+
+def _split_trailing(url: str) -> tuple[str, str]:
+    """Keep sentence punctuation and an unmatched closing bracket out of the link."""
+    tail = ""
+    while url:
+        last = url[-1]
+        if last in _TRAILING_PUNCTUATION or (last == ")" and url.count("(") < url.count(")")):
+            tail = last + tail
+            url = url[:-1]
+        else:
+            break
+    return url, tail
+
+
+def render_plaintext(text: str | None) -> Markup:
+    """Escape everything, link http(s) addresses and keep the writer's line breaks.
+
+    Only http and https are linked, so `javascript:` and other schemes stay plain text.
+    """
+    if not text:
+        return Markup("")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    parts: list[str] = []
+    position = 0
+    for match in _LINK.finditer(text):
+        url, tail = _split_trailing(match.group(0))
+        parts.append(str(escape(text[position : match.start()])))
+        if url.partition("://")[2]:
+            parts.append(
+                f'<a href="{escape(url)}" rel="{LINK_REL}">{escape(url)}</a>{escape(tail)}'
+            )
+        else:
+            parts.append(str(escape(match.group(0))))
+        position = match.end()
+    parts.append(str(escape(text[position:])))
+    return Markup("".join(parts).replace("\n", "<br>\n"))  # every piece escaped above
