@@ -12,11 +12,15 @@ from participation.extensions import db
 from participation.models import (
     AccountType,
     Category,
+    Comment,
+    CommentState,
     Consultation,
+    Initiative,
     Phase,
     Proposal,
     ProposalState,
     Role,
+    Support,
     User,
     VotingMethod,
 )
@@ -96,6 +100,44 @@ class Factory:
                 consultation_id=consultation.id,
                 author_id=author.id,
                 state=state,
+                **(defaults | fields),
+            )
+        )
+
+    def comment(
+        self,
+        proposal: Proposal,
+        author: User,
+        state: CommentState = CommentState.PUBLISHED,
+        **fields: Any,
+    ) -> Comment:
+        """A comment row as it is stored; the proposal's comment_count is left alone."""
+        number = next(_sequence)
+        defaults = {"body": f"Comment {number}."}
+        return self._save(
+            Comment(
+                proposal_id=proposal.id, author_id=author.id, state=state, **(defaults | fields)
+            )
+        )
+
+    def support(self, proposal: Proposal, user: User, **fields: Any) -> Support:
+        """A support row as it is stored; the proposal's support_count is left alone."""
+        return self._save(
+            Support(
+                proposal_id=proposal.id,
+                consultation_id=proposal.consultation_id,
+                user_id=user.id,
+                **fields,
+            )
+        )
+
+    def initiative(self, proposal: Proposal, **fields: Any) -> Initiative:
+        number = next(_sequence)
+        defaults = {"title": f"Initiative {number}", "responsible_body": "Parks department"}
+        return self._save(
+            Initiative(
+                proposal_id=proposal.id,
+                consultation_id=proposal.consultation_id,
                 **(defaults | fields),
             )
         )
