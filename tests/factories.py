@@ -19,6 +19,8 @@ from participation.models import (
     Phase,
     Proposal,
     ProposalState,
+    Report,
+    ReportReason,
     Role,
     Support,
     User,
@@ -117,6 +119,32 @@ class Factory:
         return self._save(
             Comment(
                 proposal_id=proposal.id, author_id=author.id, state=state, **(defaults | fields)
+            )
+        )
+
+    def report(
+        self,
+        reporter: User,
+        *,
+        proposal: Proposal | None = None,
+        comment: Comment | None = None,
+        reason: ReportReason = ReportReason.SPAM,
+        **fields: Any,
+    ) -> Report:
+        """An open report of a proposal or of a comment, stored without the service."""
+        if proposal is None:
+            with self.app.app_context():
+                consultation_id = db.session.get(Proposal, comment.proposal_id).consultation_id
+        else:
+            consultation_id = proposal.consultation_id
+        return self._save(
+            Report(
+                reporter_id=reporter.id,
+                consultation_id=consultation_id,
+                proposal_id=proposal.id if comment is None else None,
+                comment_id=comment.id if comment is not None else None,
+                reason=reason,
+                **fields,
             )
         )
 
