@@ -17,6 +17,7 @@ from participation.models import (
     User,
     VotingMethod,
 )
+from participation.models.base import utcnow
 from participation.services import audit
 from participation.services.errors import DomainError, NotAllowed
 
@@ -42,6 +43,9 @@ def change_phase(consultation: Consultation, to_phase: Phase, actor: User) -> Co
     if to_phase is Phase.VOTING:
         _check_ready_for_voting(consultation)
     consultation.phase = to_phase
+    if to_phase is Phase.CLOSED:
+        # Closing publishes the results: from now on everybody sees the winners.
+        consultation.results_published_at = utcnow()
     audit.record_for_consultation(
         consultation,
         actor,
