@@ -58,6 +58,18 @@ class ConsultationForm(FlaskForm):
         ],
         render_kw={"inputmode": "numeric", "min": 1},
     )
+    max_supports = IntegerField(
+        _l("At most this many supports per person"),
+        description=_l(
+            "Optional, for the support voting method: how many proposals each person may "
+            "support. Leave empty for no limit."
+        ),
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=10_000, message=_l("Please enter a number of at least 1.")),
+        ],
+        render_kw={"inputmode": "numeric", "min": 1},
+    )
     collecting_starts_on = DateField(_l("Collecting proposals from"), validators=[Optional()])
     voting_starts_on = DateField(_l("Voting from"), validators=[Optional()])
     voting_ends_on = DateField(_l("Voting until"), validators=[Optional()])

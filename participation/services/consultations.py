@@ -29,6 +29,7 @@ class ConsultationSettings:
     budget: int | None = None
     currency: str = "EUR"
     voting_method: VotingMethod = VotingMethod.SUPPORT
+    max_supports: int | None = None
     collecting_starts_on: date | None = None
     voting_starts_on: date | None = None
     voting_ends_on: date | None = None
@@ -82,6 +83,21 @@ def _check(settings: ConsultationSettings, consultation: Consultation | None) ->
         and settings.voting_method is not consultation.voting_method
     ):
         errors["voting_method"] = _l("The voting method can only be changed while in draft.")
+    if settings.max_supports is not None:
+        if settings.max_supports < 1:
+            errors["max_supports"] = _l("Please enter a number of at least 1.")
+        elif settings.voting_method is not VotingMethod.SUPPORT:
+            errors["max_supports"] = _l(
+                "A limit of supports only applies to the support voting method."
+            )
+    if (
+        consultation is not None
+        and consultation.phase not in (Phase.DRAFT, Phase.COLLECTING)
+        and settings.max_supports != consultation.max_supports
+    ):
+        errors["max_supports"] = _l(
+            "The limit of supports can only be changed before voting opens."
+        )
     if len(settings.categories) > MAX_CATEGORIES:
         errors["categories"] = _l("At most %(count)d categories.", count=MAX_CATEGORIES)
     if any(len(name) > 80 for name in settings.categories):
@@ -108,6 +124,7 @@ def _apply(consultation: Consultation, settings: ConsultationSettings) -> None:
     consultation.budget = settings.budget
     consultation.currency = settings.currency
     consultation.voting_method = settings.voting_method
+    consultation.max_supports = settings.max_supports
     consultation.collecting_starts_on = settings.collecting_starts_on
     consultation.voting_starts_on = settings.voting_starts_on
     consultation.voting_ends_on = settings.voting_ends_on
