@@ -1,5 +1,175 @@
+"""Funded initiatives: the public list and pages, and the moderators' forms to promote a
+proposal, edit an initiative and post progress updates (moderator_required on each)."""
+
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from participation.blueprints.access import moderator_required
+from participation.forms import show_errors
+from participation.forms.initiatives import InitiativeForm, InitiativeUpdateForm
+from participation.models import InitiativeStatus
+from participation.services import promotion, proposals
+from participation.services.errors import DomainError, ValidationFailed
 
 bp = Blueprint("initiatives", __name__)
+
+
+@bp.record_once
+def _template_helpers(state) -> None:
+    """For templates and their macros: status names, and for the partials on the proposal page
+    its initiative and whether to offer promotion."""
+    state.app.jinja_env.globals.update(
+        initiative_status_labels=promotion.STATUS_LABELS,
+        initiative_for=promotion.initiative_for,
+        can_promote=promotion.can_promote,
+    )
+
+
+def _query() -> promotion.InitiativeQuery:
+    """The list's filters from the query string; anything unknown falls back quietly."""
+    args = request.args
+    try:
+        status = InitiativeStatus(args.get("status", ""))
+    except ValueError:
+        status = None
+    return promotion.InitiativeQuery(
+        consultation_slug=args.get("consultation", "")[:80] or None,
+        status=status,
+        page=args.get("page", 1, type=int) or 1,
+        per_page=current_app.config.get("INITIATIVES_PER_PAGE", 20),
+    )
+
+
+@bp.get("/initiatives")
+def index():
+    query = _query()
+    return render_template(
+        "initiatives/index.html",
+        page=promotion.search(query),
+        query=query,
+        consultations=promotion.consultations_with_initiatives(),
+        statuses=list(InitiativeStatus),
+    )
+
+
+@bp.get("/initiatives/<int:initiative_id>")
+def show(initiative_id: int):
+    initiative = promotion.get(initiative_id)
+    return render_template(
+        "initiatives/show.html",
+        initiative=initiative,
+        consultation=initiative.consultation,
+        proposal=initiative.proposal,
+        proposal_visible=proposals.can_see(initiative.proposal, current_user),
+    )
+
+
+def _settings(form: InitiativeForm) -> dict:
+    return {
+        "allocated_budget": form.allocated_budget.data,
+        "responsible_body": form.responsible_body.data or "",
+        "status": InitiativeStatus(form.status.data),
+        "progress_percent": form.progress_percent.data,
+        "title": form.title.data or None,
+    }
+
+
+@bp.route("/proposals/<int:proposal_id>/promote", methods=["GET", "POST"])
+@moderator_required
+def promote(proposal_id: int):
+    proposal = proposals.get_visible(proposal_id, current_user)
+    existing = promotion.initiative_for(proposal)
+    if existing is not None:
+        flash(_("This proposal is already an initiative."), "info")
+        return redirect(url_for(".show", initiative_id=existing.id))
+    form = InitiativeForm()
+    if form.validate_on_submit():
+        try:
+            initiative = promotion.promote(proposal, current_user, **_settings(form))
+        except ValidationFailed as error:
+            show_errors(form, error)
+        except DomainError as error:
+            flash(str(error.message), "danger")
+            return redirect(url_for("proposals.show", proposal_id=proposal.id))
+        else:
+            flash(_("The proposal is now an initiative."), "success")
+            return redirect(url_for(".show", initiative_id=initiative.id))
+    elif not form.is_submitted():
+        problem = promotion.promotion_problem(proposal)
+        if problem:
+            flash(str(problem), "warning")
+            return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    status = 422 if form.is_submitted() else 200
+    page = render_template(
+        "initiatives/form.html",
+        form=form,
+        proposal=proposal,
+        consultation=proposal.consultation,
+        initiative=None,
+    )
+    return page, status
+
+
+@bp.route("/initiatives/<int:initiative_id>/edit", methods=["GET", "POST"])
+@moderator_required
+def edit(initiative_id: int):
+    initiative = promotion.get(initiative_id)
+    form = InitiativeForm(
+        data={
+            "title": initiative.title,
+            "allocated_budget": initiative.allocated_budget,
+            "responsible_body": initiative.responsible_body,
+            "status": initiative.status.value,
+            "progress_percent": initiative.progress_percent,
+        }
+    )
+    if form.validate_on_submit():
+        try:
+            promotion.update_initiative(initiative, current_user, **_settings(form))
+        except ValidationFailed as error:
+            show_errors(form, error)
+        else:
+            flash(_("The initiative was saved."), "success")
+            return redirect(url_for(".show", initiative_id=initiative.id))
+    status = 422 if form.is_submitted() else 200
+    page = render_template(
+        "initiatives/form.html",
+        form=form,
+        proposal=initiative.proposal,
+        consultation=initiative.consultation,
+        initiative=initiative,
+    )
+    return page, status
+
+
+@bp.route("/initiatives/<int:initiative_id>/updates/new", methods=["GET", "POST"])
+@moderator_required
+def post_update(initiative_id: int):
+    initiative = promotion.get(initiative_id)
+    form = InitiativeUpdateForm()
+    if form.validate_on_submit():
+        try:
+            promotion.post_update(
+                initiative,
+                current_user,
+                happened_on=form.happened_on.data,
+                body=form.body.data or "",
+                status=InitiativeStatus(form.status.data) if form.status.data else None,
+                progress_percent=form.progress_percent.data,
+            )
+        except ValidationFailed as error:
+            show_errors(form, error)
+        else:
+            flash(_("The progress update was published."), "success")
+            return redirect(url_for(".show", initiative_id=initiative.id, _anchor="updates-title"))
+    status = 422 if form.is_submitted() else 200
+    page = render_template(
+        "initiatives/update_form.html",
+        form=form,
+        initiative=initiative,
+        consultation=initiative.consultation,
+    )
+    return page, status

@@ -1,5 +1,119 @@
+"""The results of a consultation: public once published, a preview and the winner selection for
+moderators while evaluating. Who sees the page is decided by services.results.visibility."""
+
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+
+from participation.blueprints.access import moderator_required
+from participation.forms import show_errors
+from participation.forms.results import SelectionForm, WinnersForm
+from participation.models import Proposal
+from participation.services import consultations, promotion, proposals, results
+from participation.services.errors import DomainError, NotFound, ValidationFailed
+from participation.services.results import Visibility, WinnerRule
 
 bp = Blueprint("results", __name__)
+
+
+def _visible_consultation(slug: str):
+    consultation = consultations.get_visible(slug, current_user)
+    seen_as = results.visibility(consultation, current_user)
+    if seen_as is None:
+        abort(404)
+    return consultation, seen_as
+
+
+def _render(consultation, seen_as: Visibility, form: WinnersForm, status: int = 200):
+    uses_ranking = results.uses_ranking(consultation)
+    rows = results.ranking(consultation) if uses_ranking else []
+    winners = [row for row in rows if row.selected]
+    page = render_template(
+        "results/show.html",
+        consultation=consultation,
+        preview=seen_as is Visibility.PREVIEW,
+        uses_ranking=uses_ranking,
+        rows=rows,
+        winners=winners,
+        winners_cost=sum(row.proposal.estimated_cost or 0 for row in winners),
+        applied_rule=results.applied_rule(consultation) if uses_ranking else None,
+        rule_labels=results.RULE_LABELS,
+        initiatives=promotion.initiatives_by_proposal(consultation),
+        can_select=results.can_select(consultation, current_user),
+        form=form,
+        selection_form=SelectionForm(),
+    )
+    return page, status
+
+
+def _winners_form(consultation) -> WinnersForm:
+    form = WinnersForm()
+    form.set_consultation(consultation)
+    return form
+
+
+@bp.get("/consultations/<slug>/results")
+def show(slug: str):
+    consultation, seen_as = _visible_consultation(slug)
+    return _render(consultation, seen_as, _winners_form(consultation))
+
+
+@bp.post("/consultations/<slug>/results/winners")
+@moderator_required
+def select_winners(slug: str):
+    consultation, seen_as = _visible_consultation(slug)
+    form = _winners_form(consultation)
+    if form.validate_on_submit():
+        try:
+            chosen = results.select_winners(
+                consultation, current_user, WinnerRule(form.rule.data), form.value.data
+            )
+        except ValidationFailed as error:
+            show_errors(form, error)
+        except DomainError as error:
+            flash(str(error.message), "danger")
+            return redirect(url_for(".show", slug=slug))
+        else:
+            flash(
+                ngettext(
+                    "%(num)d proposal is now marked as a winner.",
+                    "%(num)d proposals are now marked as winners.",
+                    len(chosen),
+                ),
+                "success",
+            )
+            return redirect(url_for(".show", slug=slug))
+    return _render(consultation, seen_as, form, 422)
+
+
+@bp.post("/consultations/<slug>/results/proposals/<int:proposal_id>/selection")
+@moderator_required
+def set_selection(slug: str, proposal_id: int):
+    consultation, _seen_as = _visible_consultation(slug)
+    proposal = _proposal_of(consultation, proposal_id)
+    form = SelectionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    selected = form.selected.data == "1"
+    try:
+        results.set_selected(proposal, current_user, selected)
+    except DomainError as error:
+        flash(str(error.message), "danger")
+    else:
+        message = (
+            _("“%(title)s” is now a winner.", title=proposal.title)
+            if selected
+            else _("“%(title)s” is no longer a winner.", title=proposal.title)
+        )
+        flash(message, "success")
+    return redirect(url_for(".show", slug=slug, _anchor=f"rank-{proposal.id}"))
+
+
+def _proposal_of(consultation, proposal_id: int) -> Proposal:
+    proposal = proposals.get_visible(proposal_id, current_user)
+    if proposal.consultation_id != consultation.id:
+        raise NotFound(_("This proposal does not exist."))
+    return proposal

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, RadioField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, DataRequired, NumberRange, Optional
+
+from participation.services.results import MAX_RULE_VALUE, RULE_LABELS, WinnerRule
+
+
+class WinnersForm(FlaskForm):
+    rule = RadioField(
+        _l("Rule"),
+        validators=[DataRequired(_l("Please choose a rule."))],
+        default=WinnerRule.TOP_N.value,
+    )
+    value = IntegerField(
+        _l("Number N"),
+        description=_l(
+            "How many proposals (top N), or how many supports at least (threshold). "
+            "Not needed for the budget rule."
+        ),
+        validators=[
+            Optional(),
+            NumberRange(
+                min=0,
+                max=MAX_RULE_VALUE,
+                message=_l("Please enter a whole number from 0 to 1,000,000,000."),
+            ),
+        ],
+        render_kw={"inputmode": "numeric", "min": 0},
+    )
+
+    def set_consultation(self, consultation) -> None:
+        """The budget rule is offered only when there is a budget to fill."""
+        rules = [WinnerRule.TOP_N, WinnerRule.THRESHOLD]
+        if consultation.budget is not None:
+            rules.append(WinnerRule.BUDGET_GREEDY)
+        self.rule.choices = [SelectChoice(rule.value, RULE_LABELS[rule]) for rule in rules]
+
+
+class SelectionForm(FlaskForm):
+    """Add one proposal to the winners (selected=1) or take it out (selected=0)."""
+
+    selected = HiddenField(validators=[AnyOf(("0", "1"))])
