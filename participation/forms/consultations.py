@@ -66,7 +66,9 @@ class ConsultationForm(FlaskForm):
         ),
         validators=[
             Optional(),
-            NumberRange(min=1, max=10_000, message=_l("Please enter a number of at least 1.")),
+            NumberRange(
+                min=1, max=10_000, message=_l("Please enter a number between 1 and 10,000.")
+            ),
         ],
         render_kw={"inputmode": "numeric", "min": 1},
     )
