@@ -346,9 +346,7 @@ def test_same_support_sent_twice_at_once_is_stored_once(app, threaded_app, vote)
     assert [getattr(outcome, "supported", outcome) for outcome in outcomes] == [True, True]
 
 
-def test_many_supports_of_one_proposal_at_once_are_all_counted(
-    app, threaded_app, factory, vote
-):
+def test_many_supports_of_one_proposal_at_once_are_all_counted(app, threaded_app, factory, vote):
     citizens = [factory.user() for _ in range(6)]
     at_the_same_moment(
         threaded_app, [(voting.support, vote.proposal.id, citizen.id) for citizen in citizens]
@@ -357,9 +355,7 @@ def test_many_supports_of_one_proposal_at_once_are_all_counted(
         assert (support_rows(vote.proposal.id), stored_count(vote.proposal.id)) == (6, 6)
 
 
-def test_cap_holds_when_supports_of_different_proposals_arrive_at_once(
-    app, threaded_app, factory
-):
+def test_cap_holds_when_supports_of_different_proposals_arrive_at_once(app, threaded_app, factory):
     vote = open_voting(factory, max_supports=2)
     author = factory.user()
     proposals = [factory.proposal(vote.consultation, author) for _ in range(6)]
@@ -376,6 +372,11 @@ def test_cap_holds_when_supports_of_different_proposals_arrive_at_once(
     assert (rows, counted, len(refused)) == (2, 2, 4)
 
 
+def support_in_context(app: Flask, proposal: Proposal, citizen: User) -> None:
+    with app.app_context():
+        support(proposal, citizen)
+
+
 def test_support_and_withdrawal_at_once_leave_a_true_count(app, threaded_app, factory, vote):
     support_in_context(app, vote.proposal, vote.citizen)
     other = factory.user()
@@ -388,8 +389,3 @@ def test_support_and_withdrawal_at_once_leave_a_true_count(app, threaded_app, fa
     )
     with app.app_context():
         assert (support_rows(vote.proposal.id), stored_count(vote.proposal.id)) == (1, 1)
-
-
-def support_in_context(app: Flask, proposal: Proposal, citizen: User) -> None:
-    with app.app_context():
-        support(proposal, citizen)
