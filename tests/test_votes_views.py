@@ -308,6 +308,12 @@ def test_json_answer_describes_the_new_state(client, auth, factory):
     )
 
 
+def test_a_client_accepting_anything_gets_the_redirect(client, auth, vote):
+    auth.login(vote.citizen.email)
+    response = client.post(support_url(vote.proposal), headers={"Accept": "*/*"})
+    assert response.status_code == 302
+
+
 def test_json_refusal_carries_the_message(app, client, auth, factory):
     vote = open_voting(factory, phase=Phase.EVALUATING)
     auth.login(vote.citizen.email)

@@ -55,8 +55,9 @@ def support_state(proposal: Proposal) -> SupportState:
 
 
 def _wants_json() -> bool:
+    """Only when JSON is asked for by name: `*/*` (curl, old browsers) gets the page."""
     accepted = request.accept_mimetypes
-    return accepted.best_match(["application/json", "text/html"]) == "application/json"
+    return accepted.best_match(["text/html", "application/json"]) == "application/json"
 
 
 def _back_to(proposal: Proposal) -> str:
