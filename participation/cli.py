@@ -11,7 +11,8 @@ from flask.cli import AppGroup, with_appcontext
 
 from participation.models import AccountType, Role
 from participation.services import accounts, seeding
-from participation.services.errors import ValidationFailed
+from participation.services.errors import NotFound, ValidationFailed
+from participation.services.exports import Dialect, ExportKind, export, find_consultation
 
 PASSWORD_VARIABLE = "PARTICIPATION_PASSWORD"
 
@@ -69,6 +70,53 @@ def seed(seed_file: Path | None, quiet: bool) -> None:
             click.echo(f"  {role:<10} {email:<32} {password}")
 
 
+export_cli = AppGroup("export", help="Write a consultation's data as CSV.")
+
+
+def _add_export_command(kind: ExportKind) -> None:
+    @export_cli.command(
+        kind.value,
+        help=f"Write the {kind.value} of the consultation SLUG as CSV, the same file as the "
+        "download.",
+    )
+    @click.argument("slug")
+    @click.option(
+        "--out",
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The CSV file to write (replaced if it exists).",
+    )
+    @click.option(
+        "--dialect",
+        type=click.Choice([dialect.value for dialect in Dialect]),
+        default=Dialect.COMMA.value,
+        show_default=True,
+        help="comma: RFC 4180; excel_de: semicolons, for German Excel.",
+    )
+    def command(slug: str, out: Path, dialect: str) -> None:
+        try:
+            consultation = find_consultation(slug)
+        except NotFound as error:
+            click.echo(f"{slug}: {error.message}", err=True)
+            raise SystemExit(1) from error
+        # Written beside the target and renamed at the end: never a half-written file.
+        partial = out.with_name(f"{out.name}.part")
+        try:
+            with partial.open("wb") as file:
+                for chunk in export(consultation, kind, Dialect(dialect), actor=None):
+                    file.write(chunk)
+            os.replace(partial, out)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        click.echo(f"Wrote the {kind.value} of {slug} to {out}.")
+
+
+for _kind in ExportKind:
+    _add_export_command(_kind)
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed)
+    app.cli.add_command(export_cli)
