@@ -17,7 +17,15 @@ from sqlalchemy import Select, or_
 from sqlalchemy.orm import selectinload
 
 from participation.extensions import db
-from participation.models import Category, Consultation, Phase, Proposal, ProposalState, User
+from participation.models import (
+    Answer,
+    Category,
+    Consultation,
+    Phase,
+    Proposal,
+    ProposalState,
+    User,
+)
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 MAX_TITLE_LENGTH = 160
@@ -172,6 +180,7 @@ class ProposalQuery:
     sort: ProposalSort = ProposalSort.NEWEST
     category_id: int | None = None
     text: str = ""
+    answer: Answer | None = None  # the moderators' answer; None: any
     page: int = 1
     per_page: int = 12
     seed: int = 1
@@ -200,6 +209,8 @@ def search(consultation: Consultation, query: ProposalQuery) -> Pagination:
     )
     if query.category_id is not None:
         statement = statement.where(Proposal.category_id == query.category_id)
+    if query.answer is not None:
+        statement = statement.where(Proposal.answer == query.answer)
     words = query.text.split()[:8]
     for word in words:
         pattern = f"%{_escape_like(word)}%"

@@ -1,0 +1,77 @@
+"""The moderators' public answer to a proposal: under evaluation, accepted or rejected.
+
+An answer always comes with a public explanation, so that citizens learn why; it is shown on
+the proposal, filterable in the list, and recorded in the audit log.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from participation.extensions import db
+from participation.models import Answer, Phase, Proposal, User
+from participation.models.base import utcnow
+from participation.services import audit
+from participation.services.errors import DomainError, NotAllowed, ValidationFailed
+
+MAX_ANSWER_TEXT_LENGTH = 5000
+
+ANSWER_LABELS = {
+    Answer.NONE: _l("Not answered yet"),
+    Answer.UNDER_EVALUATION: _l("Under evaluation"),
+    Answer.ACCEPTED: _l("Accepted"),
+    Answer.REJECTED: _l("Rejected"),
+}
+
+
+def check_answerable(proposal: Proposal, moderator: User | None) -> None:
+    """Refuse as answer_proposal() would, before the moderator fills in the form."""
+    if moderator is None or not moderator.is_authenticated or not moderator.is_moderator:
+        raise NotAllowed(_l("Only moderators can answer proposals."))
+    if proposal.consultation.phase is Phase.DRAFT:
+        raise DomainError(_l("Proposals cannot be answered while the consultation is a draft."))
+    if not proposal.is_published:
+        raise DomainError(_l("Only a published proposal can be answered."))
+
+
+def can_answer(proposal: Proposal, actor: User | None) -> bool:
+    try:
+        check_answerable(proposal, actor)
+    except DomainError:
+        return False
+    return True
+
+
+def answer_proposal(proposal: Proposal, moderator: User, answer: Answer, text: str) -> Proposal:
+    """Set (or, with Answer.NONE, take back) the public answer to a published proposal."""
+    check_answerable(proposal, moderator)
+    text = (text or "").strip()
+    if answer is not Answer.NONE and not text:
+        raise ValidationFailed(
+            {"text": _l("Please explain the answer. The explanation is public.")}
+        )
+    if len(text) > MAX_ANSWER_TEXT_LENGTH:
+        raise ValidationFailed(
+            {
+                "text": _l(
+                    "The explanation may have at most %(count)d characters.",
+                    count=MAX_ANSWER_TEXT_LENGTH,
+                )
+            }
+        )
+    previous = proposal.answer
+    proposal.answer = answer
+    proposal.answer_text = text or None
+    proposal.answered_at = utcnow() if answer is not Answer.NONE else None
+    audit.record(
+        actor=moderator,
+        action="proposal.answered",
+        subject_type="proposal",
+        subject_id=proposal.id,
+        consultation=proposal.consultation,
+        from_value=previous.value,
+        to_value=answer.value,
+        details={"proposal_id": proposal.id, "title": proposal.title, "text": text},
+    )
+    db.session.commit()
+    return proposal
