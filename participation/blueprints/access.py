@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from flask import abort, request, url_for
 from flask_login import current_user, login_required
 
-__all__ = ["login_required", "moderator_required", "safe_next_url"]
+__all__ = ["admin_required", "login_required", "moderator_required", "safe_next_url"]
 
 
 def moderator_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -18,6 +18,19 @@ def moderator_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @login_required
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if not current_user.is_moderator:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Managing accounts (blocking, roles) is for admins only, not for every moderator."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_admin:
             abort(403)
         return view(*args, **kwargs)
 

@@ -17,7 +17,7 @@ from flask_login import current_user
 from participation.blueprints.access import moderator_required
 from participation.forms import show_errors
 from participation.forms.consultations import ConsultationForm, PhaseForm
-from participation.models import Phase, VotingMethod
+from participation.models import Answer, Phase, VotingMethod
 from participation.services import audit, consultations, phases, proposals
 from participation.services.consultations import ConsultationSettings
 from participation.services.errors import DomainError, ValidationFailed
@@ -67,12 +67,17 @@ def _proposal_query(consultation) -> proposals.ProposalQuery:
     category_id = args.get("category", type=int)
     if category_id not in {category.id for category in consultation.categories}:
         category_id = None
+    try:
+        answer = Answer(args["answer"]) if args.get("answer") else None
+    except ValueError:
+        answer = None
     if "proposal_seed" not in session:
         session["proposal_seed"] = proposals.new_random_seed()
     return proposals.ProposalQuery(
         sort=sort,
         category_id=category_id,
         text=args.get("q", "")[:200],
+        answer=answer,
         page=args.get("page", 1, type=int) or 1,
         per_page=current_app.config["PROPOSALS_PER_PAGE"],
         seed=int(session["proposal_seed"]),
