@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from participation.models import AccountType, Role
-from participation.services import accounts, seeding
+from participation.services import accounts, counters, seeding
 from participation.services.errors import NotFound, ValidationFailed
 from participation.services.exports import Dialect, ExportKind, export, find_consultation
 
@@ -70,6 +70,29 @@ def seed(seed_file: Path | None, quiet: bool) -> None:
             click.echo(f"  {role:<10} {email:<32} {password}")
 
 
+@click.command("doctor")
+@click.option("--dry-run", is_flag=True, help="Only report the differences, repair nothing.")
+@with_appcontext
+def doctor(dry_run: bool) -> None:
+    """Check every proposal's support and comment counters against the rows and repair them.
+
+    Exits with 0 when every counter was right and 1 when differences were found.
+    """
+    differences = counters.check_counters(repair=not dry_run)
+    if not differences:
+        click.echo("All counters are right.")
+        return
+    outcome = "left as it is (dry run)" if dry_run else "repaired"
+    for difference in differences:
+        click.echo(
+            f"Proposal {difference.proposal_id}: {difference.counter} was {difference.stored}, "
+            f"the rows say {difference.actual}; {outcome}."
+        )
+    summary = "found" if dry_run else "found and repaired"
+    click.echo(f"{len(differences)} counter difference(s) {summary}.")
+    raise SystemExit(1)
+
+
 export_cli = AppGroup("export", help="Write a consultation's data as CSV.")
 
 
@@ -119,4 +142,5 @@ for _kind in ExportKind:
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed)
+    app.cli.add_command(doctor)
     app.cli.add_command(export_cli)

@@ -33,6 +33,7 @@ def _settings(form: ConsultationForm) -> ConsultationSettings:
         categories=consultations.parse_categories(form.categories.data or ""),
         budget=form.budget.data,
         voting_method=VotingMethod(form.voting_method.data),
+        max_supports=form.max_supports.data,
         collecting_starts_on=form.collecting_starts_on.data,
         voting_starts_on=form.voting_starts_on.data,
         voting_ends_on=form.voting_ends_on.data,
@@ -42,7 +43,7 @@ def _settings(form: ConsultationForm) -> ConsultationSettings:
 
 def _form_data(consultation) -> dict:
     """The stored settings as form values (categories as lines of text, enums as values)."""
-    fields = ("title", "summary", "description", "budget", "collecting_starts_on")
+    fields = ("title", "summary", "description", "budget", "max_supports", "collecting_starts_on")
     fields += ("voting_starts_on", "voting_ends_on", "results_on")
     data = {name: getattr(consultation, name) for name in fields}
     data["categories"] = "\n".join(category.name for category in consultation.categories)
