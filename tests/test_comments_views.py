@@ -541,3 +541,25 @@ def test_proposal_page_takes_as_many_queries_for_30_comments_as_for_3(
     large = proposal_with_comments(factory, 30)
     page(client, small)  # warm up whatever is loaded once per process
     assert statements_for_page(app, client, small) == statements_for_page(app, client, large)
+
+
+def test_other_citizens_see_a_report_link_on_a_comment(client, auth, factory, open_proposal):
+    comment = factory.comment(open_proposal, factory.user())
+    auth.login(factory.user().email)
+    html = comments_section(page(client, open_proposal))
+    assert f"/comments/{comment.id}/report" in html
+
+
+def test_authors_see_no_report_link_on_their_own_comment(client, auth, factory, open_proposal):
+    author = factory.user()
+    comment = factory.comment(open_proposal, author)
+    auth.login(author.email)
+    html = comments_section(page(client, open_proposal))
+    assert f"/comments/{comment.id}/report" not in html
+
+
+def test_moderators_see_a_hide_link_on_a_comment(client, auth, factory, open_proposal):
+    comment = factory.comment(open_proposal, factory.user())
+    auth.login(factory.moderator().email)
+    html = comments_section(page(client, open_proposal))
+    assert f"/moderation/comments/{comment.id}/hide" in html
