@@ -150,8 +150,12 @@ def test_german_translations_keep_the_placeholders_of_the_source(german):
             continue
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         expected = set().union(*(placeholders(text) for text in ids))
-        for translation in translations_of(message):
-            if placeholders(translation) != expected:
+        translations = list(translations_of(message))
+        for index, translation in enumerate(translations):
+            found = placeholders(translation)
+            # A singular form may leave the number out ("the proposal" for one), as English does.
+            singular_of_plural = isinstance(message.id, tuple) and index == 0
+            if found != expected and not (singular_of_plural and found <= expected):
                 broken.append((key(message), translation))
     assert not broken, f"placeholders differ from the English source: {broken}"
 
