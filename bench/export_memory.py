@@ -14,54 +14,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import random
-import sys
 import tempfile
 import time
 import tracemalloc
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("APP_ENV", "testing")
-
+from _common import WORDS as COMMON_WORDS
+from _common import add_consultation, add_residents, bench_app
 from flask_migrate import upgrade
 
-from participation import create_app
 from participation.extensions import db
-from participation.models import (
-    Category,
-    Comment,
-    Consultation,
-    Initiative,
-    Phase,
-    Proposal,
-    User,
-)
+from participation.models import Comment, Initiative, Phase, Proposal
 from participation.services import exports
 from participation.services.exports import Dialect, ExportKind
 
 WORDS = [
-    "Baum",
-    "Radweg",
-    "Spielplatz",
-    "Bank",
-    "Brunnen",
-    "Licht",
-    "Bus",
-    "Schule",
-    "Park",
-    "Platz",
-    "Markt",
-    "Kultur",
-    "Sport",
-    "Wasser",
-    "Grün",
-    "Sicherheit",
-    "Jugend",
-    "Senioren",
-    "Bibliothek",
-    "Fest",
+    *COMMON_WORDS,
     "Straße",
     "Bürger",
     "Fußgänger",
@@ -72,21 +40,8 @@ def build(app, users: int, proposals: int) -> None:
     rng = random.Random(7)
     with app.app_context():
         upgrade()
-        db.session.execute(
-            db.insert(User),
-            [
-                {"email": f"resident{i}@example.org", "display_name": f"Anwohnerin Müller {i}",
-                 "password_hash": "x", "role": "citizen", "account_type": "person"}
-                for i in range(users)
-            ],
-        )  # fmt: skip
-        consultation = Consultation(
-            slug="bench", title="Bench", phase=Phase.CLOSED,
-            categories=[Category(name=f"Kategorie {i}", position=i) for i in range(8)],
-        )  # fmt: skip
-        db.session.add(consultation)
-        db.session.flush()
-        user_ids = list(db.session.scalars(db.select(User.id)))
+        user_ids = add_residents(users, "Anwohnerin Müller {}")
+        consultation = add_consultation(Phase.CLOSED, "Kategorie {}")
         category_ids = [category.id for category in consultation.categories]
         for start in range(0, proposals, 10_000):
             db.session.execute(
@@ -163,14 +118,7 @@ def main() -> None:
     kinds = list(ExportKind) if args.kind == "all" else [ExportKind(args.kind)]
 
     with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
-        url = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{folder}/bench.db")
-        if args.postgres:
-            from tests.postgres import throwaway_server
-
-            url = stack.enter_context(throwaway_server())
-        app = create_app(
-            {"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "RATELIMIT_ENABLED": False}
-        )
+        app, url = bench_app(stack, folder, args.postgres)
         start = time.perf_counter()
         build(app, args.users, args.proposals)
         built = time.perf_counter() - start

@@ -11,66 +11,24 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import random
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("APP_ENV", "testing")
-
+from _common import WORDS, add_consultation, add_residents, bench_app
 from flask_migrate import upgrade
 
-from participation import create_app
 from participation.extensions import db
-from participation.models import Category, Consultation, Phase, Proposal, User
-
-WORDS = [
-    "Baum",
-    "Radweg",
-    "Spielplatz",
-    "Bank",
-    "Brunnen",
-    "Licht",
-    "Bus",
-    "Schule",
-    "Park",
-    "Platz",
-    "Markt",
-    "Kultur",
-    "Sport",
-    "Wasser",
-    "Grün",
-    "Sicherheit",
-    "Jugend",
-    "Senioren",
-    "Bibliothek",
-    "Fest",
-]
+from participation.models import Phase, Proposal
 
 
 def build(app, users: int, proposals: int) -> str:
     rng = random.Random(7)
     with app.app_context():
         upgrade()
-        db.session.execute(
-            db.insert(User),
-            [
-                {"email": f"resident{i}@example.org", "display_name": f"Resident {i}",
-                 "password_hash": "x", "role": "citizen", "account_type": "person"}
-                for i in range(users)
-            ],
-        )  # fmt: skip
-        consultation = Consultation(
-            slug="bench", title="Bench", phase=Phase.COLLECTING,
-            categories=[Category(name=f"Category {i}", position=i) for i in range(8)],
-        )  # fmt: skip
-        db.session.add(consultation)
-        db.session.flush()
-        user_ids = list(db.session.scalars(db.select(User.id)))
+        user_ids = add_residents(users, "Resident {}")
+        consultation = add_consultation(Phase.COLLECTING, "Category {}")
         category_ids = [category.id for category in consultation.categories]
         db.session.execute(
             db.insert(Proposal),
@@ -111,14 +69,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
-        url = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{folder}/bench.db")
-        if args.postgres:
-            from tests.postgres import throwaway_server
-
-            url = stack.enter_context(throwaway_server())
-        app = create_app(
-            {"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "RATELIMIT_ENABLED": False}
-        )
+        app, url = bench_app(stack, folder, args.postgres)
         start = time.perf_counter()
         category_url = build(app, args.users, args.proposals)
         print(f"database: {url.split(':')[0]}; {args.users} users, {args.proposals} proposals "
