@@ -28,7 +28,7 @@ FORMULA_STARTS = ["=1+1", "+49 30 1234", "-5 Bäume", "@SUM(A1:A9)", "\tTab", "\
 
 
 def exported_text(consultation, kind=ExportKind.RESULTS, dialect=Dialect.COMMA) -> str:
-    return "".join(exports.ROWS[kind](consultation, dialect))
+    return "".join(exports.rows(kind, consultation, dialect))
 
 
 def exported_rows(consultation, kind=ExportKind.RESULTS, dialect=Dialect.COMMA) -> list[dict]:
@@ -300,7 +300,7 @@ def test_ranks_run_on_across_batches_of_rows(factory, ctx, author, monkeypatch):
     for supports in range(5):
         factory.proposal(consultation, author, support_count=supports)
 
-    chunks = list(exports.results_rows(consultation))
+    chunks = list(exports.rows(ExportKind.RESULTS, consultation))
     rows = exported_rows(consultation)
 
     assert len(chunks) == 1 + 3  # the header, then one chunk a batch of two rows

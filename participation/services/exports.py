@@ -182,6 +182,13 @@ def _author_name(name: str | None) -> str:
     return DELETED_AUTHOR if name is None else name
 
 
+def _batches_with_authors(statement: Select, column: int) -> Iterator[list[tuple]]:
+    """Like _batches, with the author's display name in `column` (None for a deleted account)
+    written out."""
+    for batch in _batches(statement):
+        yield [(*row[:column], _author_name(row[column]), *row[column + 1 :]) for row in batch]
+
+
 # The four exports
 
 
@@ -215,12 +222,9 @@ def _results_batches(consultation_id: int) -> Iterator[list[tuple]]:
         .order_by(*ranking_order())
     )
     rank = 0
-    for batch in _batches(statement):
-        rows = []
-        for proposal_id, title, author, category, *rest in batch:
-            rank += 1
-            rows.append((rank, proposal_id, title, _author_name(author), category, *rest))
-        yield rows
+    for batch in _batches_with_authors(statement, 2):
+        yield [(rank + number, *row) for number, row in enumerate(batch, start=1)]
+        rank += len(batch)
 
 
 def _proposals_batches(consultation_id: int) -> Iterator[list[tuple]]:
@@ -247,11 +251,7 @@ def _proposals_batches(consultation_id: int) -> Iterator[list[tuple]]:
         )
         .order_by(Proposal.created_at.asc(), Proposal.id.asc())
     )
-    for batch in _batches(statement):
-        yield [
-            (proposal_id, title, body, _author_name(author), *rest)
-            for proposal_id, title, body, author, *rest in batch
-        ]
+    return _batches_with_authors(statement, 3)
 
 
 def _comments_batches(consultation_id: int) -> Iterator[list[tuple]]:
@@ -273,11 +273,7 @@ def _comments_batches(consultation_id: int) -> Iterator[list[tuple]]:
         )
         .order_by(Comment.created_at.asc(), Comment.id.asc())
     )
-    for batch in _batches(statement):
-        yield [
-            (comment_id, proposal_id, parent_id, _author_name(author), body, created_at)
-            for comment_id, proposal_id, parent_id, author, body, created_at in batch
-        ]
+    return _batches_with_authors(statement, 3)
 
 
 def _initiatives_batches(consultation_id: int) -> Iterator[Sequence[Any]]:
@@ -302,30 +298,19 @@ def _initiatives_batches(consultation_id: int) -> Iterator[Sequence[Any]]:
     return _batches(statement)
 
 
-def results_rows(consultation: Consultation, dialect: Dialect = Dialect.COMMA) -> Iterator[str]:
-    return encode_rows(HEADERS[ExportKind.RESULTS], _results_batches(consultation.id), dialect)
-
-
-def proposals_rows(consultation: Consultation, dialect: Dialect = Dialect.COMMA) -> Iterator[str]:
-    return encode_rows(HEADERS[ExportKind.PROPOSALS], _proposals_batches(consultation.id), dialect)
-
-
-def comments_rows(consultation: Consultation, dialect: Dialect = Dialect.COMMA) -> Iterator[str]:
-    return encode_rows(HEADERS[ExportKind.COMMENTS], _comments_batches(consultation.id), dialect)
-
-
-def initiatives_rows(consultation: Consultation, dialect: Dialect = Dialect.COMMA) -> Iterator[str]:
-    return encode_rows(
-        HEADERS[ExportKind.INITIATIVES], _initiatives_batches(consultation.id), dialect
-    )
-
-
-ROWS = {
-    ExportKind.RESULTS: results_rows,
-    ExportKind.PROPOSALS: proposals_rows,
-    ExportKind.COMMENTS: comments_rows,
-    ExportKind.INITIATIVES: initiatives_rows,
+_BATCHES = {
+    ExportKind.RESULTS: _results_batches,
+    ExportKind.PROPOSALS: _proposals_batches,
+    ExportKind.COMMENTS: _comments_batches,
+    ExportKind.INITIATIVES: _initiatives_batches,
 }
+
+
+def rows(
+    kind: ExportKind, consultation: Consultation, dialect: Dialect = Dialect.COMMA
+) -> Iterator[str]:
+    """The CSV lines of one export: the header, then the rows a batch at a time."""
+    return encode_rows(HEADERS[kind], _BATCHES[kind](consultation.id), dialect)
 
 
 # What the download and the command line share
@@ -363,6 +348,6 @@ def export(
         consultation=consultation,
         details={"dialect": dialect.value, "via": "web" if actor is not None else "command line"},
     )
-    chunks = ROWS[kind](consultation, dialect)
+    chunks = rows(kind, consultation, dialect)
     db.session.commit()
     return (chunk.encode("utf-8") for chunk in chunks)
