@@ -110,6 +110,15 @@ def _check(settings: InitiativeSettings) -> InitiativeSettings:
     )
 
 
+def _apply(initiative: Initiative, settings: InitiativeSettings) -> None:
+    """Write checked settings onto the initiative; without a title it keeps the one it has."""
+    initiative.title = settings.title or initiative.title
+    initiative.allocated_budget = settings.allocated_budget
+    initiative.responsible_body = settings.responsible_body
+    initiative.status = settings.status
+    initiative.progress_percent = settings.progress_percent
+
+
 def is_winner(proposal: Proposal) -> bool:
     return proposal.selected or proposal.answer is Answer.ACCEPTED
 
@@ -158,23 +167,12 @@ def promote(
     if problem:
         raise DomainError(problem)
     settings = _check(
-        InitiativeSettings(
-            responsible_body=responsible_body,
-            allocated_budget=allocated_budget,
-            status=status,
-            progress_percent=progress_percent,
-            title=title,
-        )
+        InitiativeSettings(responsible_body, allocated_budget, status, progress_percent, title)
     )
     initiative = Initiative(
-        proposal=proposal,
-        consultation_id=proposal.consultation_id,
-        title=settings.title or proposal.title,
-        allocated_budget=settings.allocated_budget,
-        responsible_body=settings.responsible_body,
-        status=settings.status,
-        progress_percent=settings.progress_percent,
+        proposal=proposal, consultation_id=proposal.consultation_id, title=proposal.title
     )
+    _apply(initiative, settings)
     db.session.add(initiative)
     try:
         db.session.flush()
@@ -215,20 +213,10 @@ def update_initiative(
     """Change what was decided about an initiative; the audit event keeps old and new values."""
     _require_moderator(moderator)
     settings = _check(
-        InitiativeSettings(
-            responsible_body=responsible_body,
-            allocated_budget=allocated_budget,
-            status=status,
-            progress_percent=progress_percent,
-            title=title,
-        )
+        InitiativeSettings(responsible_body, allocated_budget, status, progress_percent, title)
     )
     before = _snapshot(initiative)
-    initiative.title = settings.title or initiative.title
-    initiative.allocated_budget = settings.allocated_budget
-    initiative.responsible_body = settings.responsible_body
-    initiative.status = settings.status
-    initiative.progress_percent = settings.progress_percent
+    _apply(initiative, settings)
     after = _snapshot(initiative)
     audit.record(
         actor=moderator,
