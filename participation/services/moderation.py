@@ -359,49 +359,53 @@ def _change_state(model, subject, from_state, to_state, **values) -> bool:
     return result.rowcount == 1
 
 
+def _set_hidden(subject: Proposal | Comment, moderator: User, reason: str | None, refused) -> None:
+    """Hide (with a reason) or restore (reason None) a proposal or a comment, or raise
+    `refused` if it is not published or hidden respectively.
+
+    Hiding closes the open reports about it as actioned; a comment's count on its proposal
+    follows it. The audit event says who did it and why.
+    """
+    comment = subject if isinstance(subject, Comment) else None
+    kind, states = ("comment", CommentState) if comment else ("proposal", ProposalState)
+    hiding = reason is not None
+    from_state, to_state = (
+        (states.PUBLISHED, states.HIDDEN) if hiding else (states.HIDDEN, states.PUBLISHED)
+    )
+    if not _change_state(type(subject), subject, from_state, to_state, hidden_reason=reason):
+        db.session.rollback()
+        raise DomainError(refused)
+    if comment:
+        _count_comment(comment, -1 if hiding else +1)
+    details = _subject_details(None if comment else subject, comment)
+    if hiding:
+        reported = Report.comment_id if comment else Report.proposal_id
+        actioned = _resolve_reports(reported == subject.id, moderator, ReportState.ACTIONED)
+        details |= {"reason": reason, "reports": actioned}
+    audit.record(
+        actor=moderator,
+        action=f"{kind}.hidden" if hiding else f"{kind}.restored",
+        subject_type=kind,
+        subject_id=subject.id,
+        consultation=(comment.proposal if comment else subject).consultation,
+        details=details,
+    )
+    db.session.commit()
+    db.session.refresh(subject)
+    if comment:
+        db.session.expire(comment.proposal)
+
+
 def hide_proposal(proposal: Proposal, moderator: User, reason: str) -> Proposal:
     moderator = _require_moderator(moderator)
     reason = _clean_reason(reason)
-    if not _change_state(
-        Proposal,
-        proposal,
-        ProposalState.PUBLISHED,
-        ProposalState.HIDDEN,
-        hidden_reason=reason,
-    ):
-        db.session.rollback()
-        raise DomainError(_l("Only a published proposal can be hidden."))
-    actioned = _resolve_reports(Report.proposal_id == proposal.id, moderator, ReportState.ACTIONED)
-    audit.record(
-        actor=moderator,
-        action="proposal.hidden",
-        subject_type="proposal",
-        subject_id=proposal.id,
-        consultation=proposal.consultation,
-        details=_subject_details(proposal, None) | {"reason": reason, "reports": actioned},
-    )
-    db.session.commit()
-    db.session.refresh(proposal)
+    _set_hidden(proposal, moderator, reason, _l("Only a published proposal can be hidden."))
     return proposal
 
 
 def restore_proposal(proposal: Proposal, moderator: User) -> Proposal:
     moderator = _require_moderator(moderator)
-    if not _change_state(
-        Proposal, proposal, ProposalState.HIDDEN, ProposalState.PUBLISHED, hidden_reason=None
-    ):
-        db.session.rollback()
-        raise DomainError(_l("Only a hidden proposal can be restored."))
-    audit.record(
-        actor=moderator,
-        action="proposal.restored",
-        subject_type="proposal",
-        subject_id=proposal.id,
-        consultation=proposal.consultation,
-        details=_subject_details(proposal, None),
-    )
-    db.session.commit()
-    db.session.refresh(proposal)
+    _set_hidden(proposal, moderator, None, _l("Only a hidden proposal can be restored."))
     return proposal
 
 
@@ -418,46 +422,13 @@ def hide_comment(comment: Comment, moderator: User, reason: str) -> Comment:
     """Only a published comment can be hidden; it no longer counts on its proposal."""
     moderator = _require_moderator(moderator)
     reason = _clean_reason(reason)
-    if not _change_state(
-        Comment, comment, CommentState.PUBLISHED, CommentState.HIDDEN, hidden_reason=reason
-    ):
-        db.session.rollback()
-        raise DomainError(_l("Only a published comment can be hidden."))
-    _count_comment(comment, -1)
-    actioned = _resolve_reports(Report.comment_id == comment.id, moderator, ReportState.ACTIONED)
-    audit.record(
-        actor=moderator,
-        action="comment.hidden",
-        subject_type="comment",
-        subject_id=comment.id,
-        consultation=comment.proposal.consultation,
-        details=_subject_details(None, comment) | {"reason": reason, "reports": actioned},
-    )
-    db.session.commit()
-    db.session.refresh(comment)
-    db.session.expire(comment.proposal)
+    _set_hidden(comment, moderator, reason, _l("Only a published comment can be hidden."))
     return comment
 
 
 def restore_comment(comment: Comment, moderator: User) -> Comment:
     moderator = _require_moderator(moderator)
-    if not _change_state(
-        Comment, comment, CommentState.HIDDEN, CommentState.PUBLISHED, hidden_reason=None
-    ):
-        db.session.rollback()
-        raise DomainError(_l("Only a hidden comment can be restored."))
-    _count_comment(comment, +1)
-    audit.record(
-        actor=moderator,
-        action="comment.restored",
-        subject_type="comment",
-        subject_id=comment.id,
-        consultation=comment.proposal.consultation,
-        details=_subject_details(None, comment),
-    )
-    db.session.commit()
-    db.session.refresh(comment)
-    db.session.expire(comment.proposal)
+    _set_hidden(comment, moderator, None, _l("Only a hidden comment can be restored."))
     return comment
 
 
