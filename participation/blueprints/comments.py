@@ -90,24 +90,34 @@ def _write(
     return page(), 422
 
 
-@bp.post("/proposals/<int:proposal_id>/comments")
-@citizen_required
-def create(proposal_id: int):
-    proposal = proposals.get_visible(proposal_id, current_user)
-    form = CommentForm(prefix=NEW_COMMENT_PREFIX)
+def _add(form, proposal, reply_to, action: str, done: str):
+    """Publish a comment (or a reply to `reply_to`) from the form posted to `action`."""
     return _write(
         form,
-        lambda body: comments.add(proposal, current_user, body),
+        lambda body: comments.add(proposal, current_user, body, reply_to=reply_to),
         proposal,
-        _("Thank you! Your comment has been published."),
+        done,
         lambda: render_template(
             "comments/new.html",
             form=form,
             proposal=proposal,
             consultation=proposal.consultation,
-            reply_to=None,
-            action=url_for(".create", proposal_id=proposal.id),
+            reply_to=reply_to,
+            action=action,
         ),
+    )
+
+
+@bp.post("/proposals/<int:proposal_id>/comments")
+@citizen_required
+def create(proposal_id: int):
+    proposal = proposals.get_visible(proposal_id, current_user)
+    return _add(
+        CommentForm(prefix=NEW_COMMENT_PREFIX),
+        proposal,
+        None,
+        url_for(".create", proposal_id=proposal.id),
+        _("Thank you! Your comment has been published."),
     )
 
 
@@ -115,21 +125,12 @@ def create(proposal_id: int):
 @citizen_required
 def reply(comment_id: int):
     parent = comments.get(comment_id, current_user)
-    proposal = parent.proposal
-    form = ReplyForm(prefix=_reply_prefix(parent.id))
-    return _write(
-        form,
-        lambda body: comments.add(proposal, current_user, body, reply_to=parent),
-        proposal,
+    return _add(
+        ReplyForm(prefix=_reply_prefix(parent.id)),
+        parent.proposal,
+        parent,
+        url_for(".reply", comment_id=parent.id),
         _("Thank you! Your reply has been published."),
-        lambda: render_template(
-            "comments/new.html",
-            form=form,
-            proposal=proposal,
-            consultation=proposal.consultation,
-            reply_to=parent,
-            action=url_for(".reply", comment_id=parent.id),
-        ),
     )
 
 

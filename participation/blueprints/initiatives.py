@@ -77,6 +77,21 @@ def _settings(form: InitiativeForm) -> dict:
     }
 
 
+def _page(template: str, form, **context):
+    """A moderator's form page: 422 after a refused submission, 200 when first shown."""
+    return render_template(template, form=form, **context), (422 if form.is_submitted() else 200)
+
+
+def _form_page(form: InitiativeForm, proposal, initiative):
+    return _page(
+        "initiatives/form.html",
+        form,
+        proposal=proposal,
+        consultation=proposal.consultation,
+        initiative=initiative,
+    )
+
+
 @bp.route("/proposals/<int:proposal_id>/promote", methods=["GET", "POST"])
 @moderator_required
 def promote(proposal_id: int):
@@ -102,15 +117,7 @@ def promote(proposal_id: int):
         if problem:
             flash(str(problem), "warning")
             return redirect(url_for("proposals.show", proposal_id=proposal.id))
-    status = 422 if form.is_submitted() else 200
-    page = render_template(
-        "initiatives/form.html",
-        form=form,
-        proposal=proposal,
-        consultation=proposal.consultation,
-        initiative=None,
-    )
-    return page, status
+    return _form_page(form, proposal, None)
 
 
 @bp.route("/initiatives/<int:initiative_id>/edit", methods=["GET", "POST"])
@@ -134,15 +141,7 @@ def edit(initiative_id: int):
         else:
             flash(_("The initiative was saved."), "success")
             return redirect(url_for(".show", initiative_id=initiative.id))
-    status = 422 if form.is_submitted() else 200
-    page = render_template(
-        "initiatives/form.html",
-        form=form,
-        proposal=initiative.proposal,
-        consultation=initiative.consultation,
-        initiative=initiative,
-    )
-    return page, status
+    return _form_page(form, initiative.proposal, initiative)
 
 
 @bp.route("/initiatives/<int:initiative_id>/updates/new", methods=["GET", "POST"])
@@ -165,11 +164,9 @@ def post_update(initiative_id: int):
         else:
             flash(_("The progress update was published."), "success")
             return redirect(url_for(".show", initiative_id=initiative.id, _anchor="updates-title"))
-    status = 422 if form.is_submitted() else 200
-    page = render_template(
+    return _page(
         "initiatives/update_form.html",
-        form=form,
+        form,
         initiative=initiative,
         consultation=initiative.consultation,
     )
-    return page, status
