@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from wtforms import IntegerField
+from wtforms.validators import NumberRange, Optional
 
 from participation.services.errors import ValidationFailed
 
@@ -15,3 +17,14 @@ def show_errors(form: FlaskForm, error: ValidationFailed) -> None:
             field.errors = [*field.errors, str(message)]
         else:
             form.form_errors.append(str(message))
+
+
+def optional_number(label, *, minimum: int, maximum: int, message, description="") -> IntegerField:
+    """A whole number that may be left empty, from `minimum` to `maximum`, typed on a
+    numeric keypad; `message` when it is out of range."""
+    return IntegerField(
+        label,
+        description=description,
+        validators=[Optional(), NumberRange(min=minimum, max=maximum, message=message)],
+        render_kw={"inputmode": "numeric", "min": minimum},
+    )

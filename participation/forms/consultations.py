@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, RadioField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
+from participation.forms import optional_number
 from participation.models import VotingMethod
 
 
@@ -47,30 +48,22 @@ class ConsultationForm(FlaskForm):
         default=VotingMethod.SUPPORT.value,
         validators=[DataRequired()],
     )
-    budget = IntegerField(
+    budget = optional_number(
         _l("Budget (optional)"),
         description=_l("In whole euros. Required for the budget voting method."),
-        validators=[
-            Optional(),
-            NumberRange(
-                min=1, max=2_000_000_000, message=_l("The budget must be a positive amount.")
-            ),
-        ],
-        render_kw={"inputmode": "numeric", "min": 1},
+        minimum=1,
+        maximum=2_000_000_000,
+        message=_l("The budget must be a positive amount."),
     )
-    max_supports = IntegerField(
+    max_supports = optional_number(
         _l("At most this many supports per person"),
         description=_l(
             "Optional, for the support voting method: how many proposals each person may "
             "support. Leave empty for no limit."
         ),
-        validators=[
-            Optional(),
-            NumberRange(
-                min=1, max=10_000, message=_l("Please enter a number between 1 and 10,000.")
-            ),
-        ],
-        render_kw={"inputmode": "numeric", "min": 1},
+        minimum=1,
+        maximum=10_000,
+        message=_l("Please enter a number between 1 and 10,000."),
     )
     collecting_starts_on = DateField(_l("Collecting proposals from"), validators=[Optional()])
     voting_starts_on = DateField(_l("Voting from"), validators=[Optional()])

@@ -8,6 +8,7 @@ from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from participation.forms import optional_number
 from participation.models import InitiativeStatus
 from participation.services.promotion import MAX_BUDGET, STATUS_LABELS
 
@@ -26,18 +27,12 @@ class InitiativeForm(FlaskForm):
         description=_l("Leave empty to use the title of the proposal."),
         validators=[Optional(), Length(max=160)],
     )
-    allocated_budget = IntegerField(
+    allocated_budget = optional_number(
         _l("Allocated budget in euros (optional)"),
         description=_l("Leave empty while the budget is not decided yet."),
-        validators=[
-            Optional(),
-            NumberRange(
-                min=0,
-                max=MAX_BUDGET,
-                message=_l("Please enter a budget between 0 and 2,000,000,000."),
-            ),
-        ],
-        render_kw={"inputmode": "numeric", "min": 0},
+        minimum=0,
+        maximum=MAX_BUDGET,
+        message=_l("Please enter a budget between 0 and 2,000,000,000."),
     )
     responsible_body = StringField(
         _l("Responsible body"),

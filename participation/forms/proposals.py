@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length
+
+from participation.forms import optional_number
 
 
 class ProposalForm(FlaskForm):
@@ -23,17 +25,11 @@ class ProposalForm(FlaskForm):
         render_kw={"rows": 10},
     )
     category_id = SelectField(_l("Category"), coerce=lambda v: int(v) if v else None)
-    estimated_cost = IntegerField(
+    estimated_cost = optional_number(
         _l("Estimated cost in euros"),
-        validators=[
-            Optional(),
-            NumberRange(
-                min=0,
-                max=2_000_000_000,
-                message=_l("Please enter a cost between 0 and 2,000,000,000."),
-            ),
-        ],
-        render_kw={"inputmode": "numeric", "min": 0},
+        minimum=0,
+        maximum=2_000_000_000,
+        message=_l("Please enter a cost between 0 and 2,000,000,000."),
     )
 
     def set_consultation(self, consultation) -> None:

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, RadioField
+from wtforms import HiddenField, RadioField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, NumberRange, Optional
+from wtforms.validators import AnyOf, DataRequired
 
+from participation.forms import optional_number
 from participation.services.results import MAX_RULE_VALUE, RULE_LABELS, WinnerRule
 
 
@@ -15,21 +16,15 @@ class WinnersForm(FlaskForm):
         validators=[DataRequired(_l("Please choose a rule."))],
         default=WinnerRule.TOP_N.value,
     )
-    value = IntegerField(
+    value = optional_number(
         _l("Number N"),
         description=_l(
             "How many proposals (top N), or how many supports at least (threshold). "
             "Not needed for the budget rule."
         ),
-        validators=[
-            Optional(),
-            NumberRange(
-                min=0,
-                max=MAX_RULE_VALUE,
-                message=_l("Please enter a whole number from 0 to 1,000,000,000."),
-            ),
-        ],
-        render_kw={"inputmode": "numeric", "min": 0},
+        minimum=0,
+        maximum=MAX_RULE_VALUE,
+        message=_l("Please enter a whole number from 0 to 1,000,000,000."),
     )
 
     def set_consultation(self, consultation) -> None:
