@@ -18,6 +18,7 @@ os.environ["APP_ENV"] = "testing"
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from flask_migrate import upgrade
 
 from participation import create_app
@@ -116,8 +117,11 @@ def csrf_client(csrf_app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def ctx(app: Flask) -> Iterator[None]:
-    """An application context for service tests (not for tests that send requests)."""
-    with app.app_context():
+    """An application context for service tests (not for tests that send requests).
+
+    Domain messages are read in English here, so tests can match their wording.
+    """
+    with app.app_context(), force_locale("en"):
         yield
         db.session.rollback()
 
