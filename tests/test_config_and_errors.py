@@ -292,3 +292,20 @@ def test_language_switch_with_csrf_accepts_the_token_of_the_page(csrf_client):
 
     assert response.status_code == 302
     assert page_language(csrf_client) == "en"
+
+
+def test_the_app_imports_from_any_working_directory(tmp_path):
+    """config.py and wsgi.py are installed with the package, not only found next to it."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import config, wsgi; print(wsgi.app.name)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "APP_ENV": "testing", "INSTANCE_PATH": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "participation"
