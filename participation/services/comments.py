@@ -74,7 +74,8 @@ def _clean_body(body: str | None) -> str:
     return cleaned
 
 
-def _change_count(proposal_id: int, by: int) -> None:
+def change_count(proposal_id: int, by: int) -> None:
+    """Move a proposal's comment_count atomically, in the caller's transaction."""
     db.session.execute(
         update(Proposal)
         .where(Proposal.id == proposal_id)
@@ -161,7 +162,7 @@ def add(
             comment.created_at = now
         db.session.add(comment)
         db.session.flush()
-        _change_count(proposal.id, +1)
+        change_count(proposal.id, +1)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -191,7 +192,7 @@ def delete(comment: Comment, actor: User | None) -> Comment:
         comment.state = CommentState.DELETED
         comment.body = ""
         db.session.flush()
-        _change_count(comment.proposal_id, -1)
+        change_count(comment.proposal_id, -1)
         db.session.commit()
     except Exception:
         db.session.rollback()

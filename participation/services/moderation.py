@@ -31,7 +31,7 @@ from participation.models import (
     User,
 )
 from participation.models.base import utcnow
-from participation.services import audit
+from participation.services import audit, comments
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 MAX_REPORT_TEXT_LENGTH = 1000
@@ -376,7 +376,7 @@ def _set_hidden(subject: Proposal | Comment, moderator: User, reason: str | None
         db.session.rollback()
         raise DomainError(refused)
     if comment:
-        _count_comment(comment, -1 if hiding else +1)
+        comments.change_count(comment.proposal_id, -1 if hiding else +1)
     details = _subject_details(None if comment else subject, comment)
     if hiding:
         reported = Report.comment_id if comment else Report.proposal_id
@@ -407,15 +407,6 @@ def restore_proposal(proposal: Proposal, moderator: User) -> Proposal:
     moderator = _require_moderator(moderator)
     _set_hidden(proposal, moderator, None, _l("Only a hidden proposal can be restored."))
     return proposal
-
-
-def _count_comment(comment: Comment, change: int) -> None:
-    db.session.execute(
-        update(Proposal)
-        .where(Proposal.id == comment.proposal_id)
-        .values(comment_count=Proposal.comment_count + change)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def hide_comment(comment: Comment, moderator: User, reason: str) -> Comment:
