@@ -179,16 +179,21 @@ def promote(
     except IntegrityError as error:  # another moderator promoted it a moment ago
         db.session.rollback()
         raise DomainError(_l("This proposal is already an initiative.")) from error
-    audit.record(
-        actor=moderator,
-        action="initiative.created",
-        subject_type="initiative",
-        subject_id=initiative.id,
-        consultation=proposal.consultation,
-        details={"proposal_id": proposal.id, **_snapshot(initiative)},
-    )
+    _record(initiative, moderator, "initiative.created", _snapshot(initiative))
     db.session.commit()
     return initiative
+
+
+def _record(initiative: Initiative, moderator: User, action: str, details: dict) -> None:
+    """An audit event about an initiative, in its consultation's log."""
+    audit.record(
+        actor=moderator,
+        action=action,
+        subject_type="initiative",
+        subject_id=initiative.id,
+        consultation=initiative.consultation,
+        details={"proposal_id": initiative.proposal_id, **details},
+    )
 
 
 def _snapshot(initiative: Initiative) -> dict:
@@ -218,14 +223,11 @@ def update_initiative(
     before = _snapshot(initiative)
     _apply(initiative, settings)
     after = _snapshot(initiative)
-    audit.record(
-        actor=moderator,
-        action="initiative.edited",
-        subject_type="initiative",
-        subject_id=initiative.id,
-        consultation=initiative.consultation,
-        details={
-            "proposal_id": initiative.proposal_id,
+    _record(
+        initiative,
+        moderator,
+        "initiative.edited",
+        {
             "title": initiative.title,
             "changes": {
                 name: {"from": before[name], "to": after[name]}
@@ -282,14 +284,11 @@ def post_update(
     if progress_percent is not None:
         initiative.progress_percent = progress_percent
     db.session.flush()
-    audit.record(
-        actor=moderator,
-        action="initiative.update_posted",
-        subject_type="initiative",
-        subject_id=initiative.id,
-        consultation=initiative.consultation,
-        details={
-            "proposal_id": initiative.proposal_id,
+    _record(
+        initiative,
+        moderator,
+        "initiative.update_posted",
+        {
             "title": initiative.title,
             "update_id": update.id,
             "happened_on": happened_on.isoformat(),
