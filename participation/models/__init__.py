@@ -1,10 +1,18 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
+from participation.models.ballot import Ballot, BallotChoice
 from participation.models.comment import Comment, CommentState
-from participation.models.consultation import Category, Consultation, Phase, VotingMethod
+from participation.models.consultation import (
+    Category,
+    Consultation,
+    Phase,
+    TallyRule,
+    VotingMethod,
+)
 from participation.models.initiative import Initiative, InitiativeStatus, InitiativeUpdate
 from participation.models.moderation import AuditEvent, Report, ReportReason, ReportState
 from participation.models.proposal import Answer, Proposal, ProposalState
+from participation.models.tally import Override, Tally, TallyEntry
 from participation.models.user import AccountType, Role, User
 from participation.models.vote import Support
 
@@ -12,6 +20,8 @@ __all__ = [
     "AccountType",
     "Answer",
     "AuditEvent",
+    "Ballot",
+    "BallotChoice",
     "Category",
     "Comment",
     "CommentState",
@@ -19,6 +29,7 @@ __all__ = [
     "Initiative",
     "InitiativeStatus",
     "InitiativeUpdate",
+    "Override",
     "Phase",
     "Proposal",
     "ProposalState",
@@ -27,6 +38,9 @@ __all__ = [
     "ReportState",
     "Role",
     "Support",
+    "Tally",
+    "TallyEntry",
+    "TallyRule",
     "User",
     "VotingMethod",
 ]

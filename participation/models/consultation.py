@@ -49,11 +49,39 @@ class VotingMethod(enum.Enum):
     BUDGET = "budget"
 
 
+class TallyRule(enum.Enum):
+    """How a budget consultation's ballots are counted (services.tally, one module per rule)."""
+
+    GREEDY = "greedy"
+    EQUAL_SHARES = "equal_shares"
+    EQUAL_SHARES_GREEDY = "equal_shares_greedy"
+
+
 class Consultation(TimestampMixin, db.Model):
     __tablename__ = "consultations"
     __table_args__ = (
         CheckConstraint("budget IS NULL OR budget > 0", name="budget_positive"),
         CheckConstraint("max_supports IS NULL OR max_supports > 0", name="max_supports_positive"),
+        CheckConstraint(
+            "ballot_min_projects IS NULL OR ballot_min_projects > 0",
+            name="ballot_min_projects_positive",
+        ),
+        CheckConstraint(
+            "ballot_max_projects IS NULL OR ballot_max_projects > 0",
+            name="ballot_max_projects_positive",
+        ),
+        CheckConstraint(
+            "ballot_min_projects IS NULL OR ballot_max_projects IS NULL"
+            " OR ballot_min_projects <= ballot_max_projects",
+            name="ballot_projects_range",
+        ),
+        CheckConstraint(
+            "ballot_max_share IS NULL OR (ballot_max_share > 0 AND ballot_max_share <= 100)",
+            name="ballot_max_share_percent",
+        ),
+        CheckConstraint(
+            "min_approvals IS NULL OR min_approvals > 0", name="min_approvals_positive"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,6 +107,21 @@ class Consultation(TimestampMixin, db.Model):
 
     # Optional cap for `support` voting: at most this many supports per citizen.
     max_supports: Mapped[int | None] = mapped_column(Integer)
+    # Budget ballots: optional bounds on the number of projects, and the share of the budget
+    # (in percent) one ballot may use; NULL means no bound / the whole budget.
+    ballot_min_projects: Mapped[int | None] = mapped_column(Integer)
+    ballot_max_projects: Mapped[int | None] = mapped_column(Integer)
+    ballot_max_share: Mapped[int | None] = mapped_column(Integer)
+    # The counting rule, announced before voting; and the approvals a project needs to be
+    # funded (pabulib's min_project_score_threshold), applied by every rule.
+    tally_rule: Mapped[TallyRule] = mapped_column(
+        enum_column(TallyRule, "tally_rule"),
+        default=TallyRule.GREEDY,
+        server_default=TallyRule.GREEDY.value,
+        nullable=False,
+    )
+    min_approvals: Mapped[int | None] = mapped_column(Integer)
+
     # Set when the consultation closes with its winners; the results page is public from then.
     results_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -102,6 +145,19 @@ class Consultation(TimestampMixin, db.Model):
     @property
     def accepts_proposals(self) -> bool:
         return self.phase is Phase.COLLECTING
+
+    @property
+    def uses_ballots(self) -> bool:
+        return self.voting_method is VotingMethod.BUDGET
+
+    @property
+    def ballot_limit(self) -> int | None:
+        """The most one ballot may spend: the budget, or the announced share of it."""
+        if self.budget is None:
+            return None
+        if self.ballot_max_share is None:
+            return self.budget
+        return self.budget * self.ballot_max_share // 100
 
     @property
     def needs_cost(self) -> bool:
