@@ -75,7 +75,7 @@ class Election:
         return Election(
             budget=self.budget,
             costs=kept,
-            ballots=tuple(ballot & kept.keys() for ballot in self.ballots),
+            ballots=tuple(frozenset(ballot & kept.keys()) for ballot in self.ballots),
         )
 
 
