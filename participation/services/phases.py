@@ -18,7 +18,7 @@ from participation.models import (
     VotingMethod,
 )
 from participation.models.base import utcnow
-from participation.services import audit
+from participation.services import audit, budget_results
 from participation.services.errors import DomainError, NotAllowed
 
 
@@ -42,6 +42,8 @@ def change_phase(consultation: Consultation, to_phase: Phase, actor: User) -> Co
         )
     if to_phase is Phase.VOTING:
         _check_ready_for_voting(consultation)
+    if to_phase is Phase.CLOSED:
+        _check_ready_for_closing(consultation)
     consultation.phase = to_phase
     if to_phase is Phase.CLOSED:
         # Closing publishes the results: from now on everybody sees the winners.
@@ -70,6 +72,17 @@ def _check_ready_for_voting(consultation: Consultation) -> None:
         raise DomainError(_l("Voting cannot open before at least one proposal is published."))
     if consultation.voting_method is VotingMethod.BUDGET and not consultation.budget:
         raise DomainError(_l("Voting on a budget cannot open before the budget is set."))
+
+
+def _check_ready_for_closing(consultation: Consultation) -> None:
+    """Closing publishes the results: a budget consultation's ballots must be counted first."""
+    if consultation.uses_ballots and budget_results.has_ballots_without_tally(consultation):
+        raise DomainError(
+            _l(
+                "Please compute the result first: closing publishes the results, "
+                "and the ballots of this consultation have not been counted yet."
+            )
+        )
 
 
 def phase_label(phase: Phase) -> str:

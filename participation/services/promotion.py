@@ -29,6 +29,8 @@ from participation.models import (
     Phase,
     Proposal,
     ProposalState,
+    Tally,
+    TallyEntry,
     User,
 )
 from participation.services import audit
@@ -356,3 +358,76 @@ def initiatives_by_proposal(consultation: Consultation) -> dict[int, Initiative]
             db.select(Initiative).where(Initiative.consultation_id == consultation.id)
         )
     }
+
+
+def can_promote_funded(consultation: Consultation, actor: User | None) -> bool:
+    return bool(
+        actor is not None
+        and actor.is_authenticated
+        and actor.is_moderator
+        and consultation.uses_ballots
+        and consultation.phase is Phase.CLOSED
+    )
+
+
+def promote_funded(
+    consultation: Consultation, moderator: User, responsible_body: str = ""
+) -> list[Initiative]:
+    """Every project a closed budget consultation funds becomes an initiative, in one step.
+
+    The allocated budget is the project's cost. Projects that are initiatives already are left
+    as they are, so running it again creates nothing; returns the initiatives it created.
+    """
+    _require_moderator(moderator)
+    if not consultation.uses_ballots:
+        raise DomainError(_l("Only the projects of a budget consultation are promoted together."))
+    db.session.refresh(consultation, with_for_update=True)
+    if consultation.phase is not Phase.CLOSED:
+        raise DomainError(
+            _l("The funded projects become initiatives once the consultation is closed.")
+        )
+    body = " ".join((responsible_body or "").split()) or str(_l("To be assigned"))
+    if len(body) > MAX_RESPONSIBLE_BODY_LENGTH:
+        raise ValidationFailed(
+            {
+                "responsible_body": _l(
+                    "The name may have at most %(count)d characters.",
+                    count=MAX_RESPONSIBLE_BODY_LENGTH,
+                )
+            }
+        )
+    entries = db.session.scalars(
+        db.select(TallyEntry)
+        .join(Tally, Tally.id == TallyEntry.tally_id)
+        .where(Tally.consultation_id == consultation.id)
+        .options(selectinload(TallyEntry.proposal))
+        .order_by(TallyEntry.position.is_(None), TallyEntry.position, TallyEntry.id)
+    ).all()
+    existing = set(initiatives_by_proposal(consultation))
+    created = []
+    for entry in entries:
+        proposal = entry.proposal
+        if not entry.funded or proposal.id in existing or not proposal.is_published:
+            continue
+        initiative = Initiative(
+            proposal=proposal,
+            consultation_id=consultation.id,
+            title=proposal.title,
+            allocated_budget=entry.cost,
+            responsible_body=body,
+            status=InitiativeStatus.PLANNED,
+            progress_percent=0,
+        )
+        db.session.add(initiative)
+        created.append(initiative)
+    try:
+        db.session.flush()
+    except IntegrityError as error:  # another moderator promoted some of them a moment ago
+        db.session.rollback()
+        raise DomainError(
+            _l("Some of these projects became initiatives meanwhile; please try again.")
+        ) from error
+    for initiative in created:
+        _record(initiative, moderator, "initiative.created", _snapshot(initiative))
+    db.session.commit()
+    return created
