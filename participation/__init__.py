@@ -182,6 +182,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = formatting.datetime
     app.jinja_env.filters["number"] = formatting.number
     app.jinja_env.filters["money"] = formatting.money
+    app.jinja_env.filters["money_cents"] = formatting.money_cents
 
     @app.context_processor
     def inject_globals() -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date as date_type
 from datetime import datetime as datetime_type
+from decimal import Decimal
 
 from babel.numbers import format_currency
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
@@ -28,3 +29,10 @@ def money(value: int | None, currency: str = "EUR") -> str:
     locale = get_locale()
     pattern = locale.currency_formats["standard"].pattern.split(";")[0].replace(".00", "")
     return format_currency(value, currency, format=pattern, locale=locale, currency_digits=False)
+
+
+def money_cents(cents: int | None, currency: str = "EUR") -> str:
+    """An amount in cents, with them shown: 16,67 € / €16.67 (what one supporter paid)."""
+    if cents is None:
+        return ""
+    return format_currency(Decimal(cents) / 100, currency, locale=get_locale())
