@@ -87,7 +87,7 @@ def majority_and_minority(factory, ctx):
     Equal shares (cost utilities, Add1): each voter starts with 120/6 = 20. A costs each of its
     4 supporters 15 and is chosen first; B's 3 supporters then hold 5 each (15 < 60), C's 2 hold
     40 < 60: stop with {A}. Add1 raises the share: at 30 C's supporters can pay 30 each, so A
-    and C are funded (120); B becomes affordable after A only at 35 (3 × (35 − 15) = 60), but
+    and C are funded (120); B becomes affordable after A only at 35 (3 * (35 - 15) = 60), but
     then A, B and C (180) exceed the budget, so the last outcome within it stays: {A, C}, C's
     supporters paying 30 each and A's 15.
     """
@@ -314,9 +314,7 @@ def test_override_drops_a_project_the_rule_chose(majority_and_minority, moderato
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "too short", "x" * 501])
-def test_override_needs_a_reason_of_10_to_500_characters(
-    majority_and_minority, moderator, reason
-):
+def test_override_needs_a_reason_of_10_to_500_characters(majority_and_minority, moderator, reason):
     consultation, projects = majority_and_minority
     budget_results.compute(consultation, moderator)
     with pytest.raises(ValidationFailed) as refused:

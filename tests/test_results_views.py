@@ -126,7 +126,7 @@ def test_published_results_mark_the_winners_in_words(app, client, factory):
     assert "Winner" not in other_row
 
 
-def test_a_budget_consultation_shows_a_notice_instead_of_a_ranking(client, factory):
+def test_a_budget_consultation_shows_its_budget_result_instead_of_a_ranking(client, factory):
     consultation, _ = consultation_with(
         factory,
         [9, 1],
@@ -136,7 +136,7 @@ def test_a_budget_consultation_shows_a_notice_instead_of_a_ranking(client, facto
         budget=1_000,
     )
     html = client.get(results_url(consultation), headers=ENGLISH).get_data(as_text=True)
-    assert "This consultation distributes a budget" in html
+    assert "How the budget is distributed" in html
     assert RANKED_ROW.findall(html) == []
 
 

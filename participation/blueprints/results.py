@@ -10,9 +10,15 @@ from flask_login import current_user
 
 from participation.blueprints.access import moderator_required
 from participation.forms import show_errors
-from participation.forms.results import SelectionForm, WinnersForm
+from participation.forms.results import (
+    BudgetActionForm,
+    OverrideForm,
+    PromoteFundedForm,
+    SelectionForm,
+    WinnersForm,
+)
 from participation.models import Proposal
-from participation.services import consultations, promotion, proposals, results
+from participation.services import budget_results, consultations, promotion, proposals, results
 from participation.services.errors import DomainError, NotFound, ValidationFailed
 from participation.services.results import Visibility, WinnerRule
 
@@ -27,7 +33,16 @@ def _visible_consultation(slug: str):
     return consultation, seen_as
 
 
-def _render(consultation, seen_as: Visibility, form: WinnersForm, status: int = 200):
+def _render(
+    consultation,
+    seen_as: Visibility,
+    form: WinnersForm,
+    status: int = 200,
+    *,
+    override_form: OverrideForm | None = None,
+    override_of: int | None = None,
+    promote_form: PromoteFundedForm | None = None,
+):
     uses_ranking = results.uses_ranking(consultation)
     rows = results.ranking(consultation) if uses_ranking else []
     winners = [row for row in rows if row.selected]
@@ -45,8 +60,23 @@ def _render(consultation, seen_as: Visibility, form: WinnersForm, status: int = 
         can_select=results.can_select(consultation, current_user),
         form=form,
         selection_form=SelectionForm(),
+        **({} if uses_ranking else _budget_context(consultation)),
+        override_form=override_form,
+        override_of=override_of,
+        promote_form=promote_form or PromoteFundedForm(),
     )
     return page, status
+
+
+def _budget_context(consultation) -> dict:
+    return {
+        "budget_result": budget_results.view(consultation),
+        "budget_rule_labels": budget_results.RULE_LABELS,
+        "ballot_count": budget_results.ballot_count(consultation),
+        "can_compute": budget_results.can_compute(consultation, current_user),
+        "can_promote_funded": promotion.can_promote_funded(consultation, current_user),
+        "action_form": BudgetActionForm(),
+    }
 
 
 def _winners_form(consultation) -> WinnersForm:
@@ -117,3 +147,100 @@ def _proposal_of(consultation, proposal_id: int) -> Proposal:
     if proposal.consultation_id != consultation.id:
         raise NotFound(_("This proposal does not exist."))
     return proposal
+
+
+# Budget consultations: counting the ballots, overrides, promoting the funded projects
+
+
+@bp.post("/consultations/<slug>/results/budget/compute")
+@moderator_required
+def compute_budget(slug: str):
+    consultation, _seen_as = _visible_consultation(slug)
+    if not BudgetActionForm().validate_on_submit():
+        abort(400)
+    try:
+        budget_results.compute(consultation, current_user)
+    except DomainError as error:
+        flash(str(error.message), "danger")
+    else:
+        flash(_("The ballots were counted; the result below is up to date."), "success")
+    return redirect(url_for(".show", slug=slug, _anchor="budget-result"))
+
+
+@bp.post("/consultations/<slug>/results/budget/projects/<int:proposal_id>/override")
+@moderator_required
+def override(slug: str, proposal_id: int):
+    consultation, seen_as = _visible_consultation(slug)
+    proposal = _proposal_of(consultation, proposal_id)
+    form = OverrideForm()
+    if not form.validate_on_submit():
+        abort(400)
+    fund = form.fund.data == "1"
+    try:
+        budget_results.override(consultation, current_user, proposal, fund, form.reason.data)
+    except ValidationFailed as error:
+        show_errors(form, error)
+        return _render(
+            consultation,
+            seen_as,
+            _winners_form(consultation),
+            422,
+            override_form=form,
+            override_of=proposal.id,
+        )
+    except DomainError as error:
+        flash(str(error.message), "danger")
+    else:
+        message = (
+            _("“%(title)s” is now funded by a moderators' decision.", title=proposal.title)
+            if fund
+            else _("“%(title)s” is now dropped by a moderators' decision.", title=proposal.title)
+        )
+        flash(message, "success")
+    return redirect(url_for(".show", slug=slug, _anchor=f"project-{proposal.id}"))
+
+
+@bp.post("/consultations/<slug>/results/budget/projects/<int:proposal_id>/override/clear")
+@moderator_required
+def clear_override(slug: str, proposal_id: int):
+    consultation, _seen_as = _visible_consultation(slug)
+    proposal = _proposal_of(consultation, proposal_id)
+    if not BudgetActionForm().validate_on_submit():
+        abort(400)
+    try:
+        budget_results.clear_override(consultation, current_user, proposal)
+    except DomainError as error:
+        flash(str(error.message), "danger")
+    else:
+        flash(_("“%(title)s” follows the rule again.", title=proposal.title), "success")
+    return redirect(url_for(".show", slug=slug, _anchor=f"project-{proposal.id}"))
+
+
+@bp.post("/consultations/<slug>/results/budget/promote")
+@moderator_required
+def promote_funded(slug: str):
+    consultation, seen_as = _visible_consultation(slug)
+    form = PromoteFundedForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        created = promotion.promote_funded(
+            consultation, current_user, form.responsible_body.data or ""
+        )
+    except ValidationFailed as error:
+        show_errors(form, error)
+        return _render(consultation, seen_as, _winners_form(consultation), 422, promote_form=form)
+    except DomainError as error:
+        flash(str(error.message), "danger")
+    else:
+        flash(
+            ngettext(
+                "%(num)d funded project is now an initiative.",
+                "%(num)d funded projects are now initiatives.",
+                len(created),
+            )
+            if created
+            else _("Every funded project is an initiative already."),
+            "success",
+        )
+    return redirect(url_for(".show", slug=slug))

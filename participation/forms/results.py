@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField
+from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired
 
 from participation.forms import optional_number
+from participation.services.budget_results import MAX_REASON_LENGTH
+from participation.services.promotion import MAX_RESPONSIBLE_BODY_LENGTH
 from participation.services.results import MAX_RULE_VALUE, RULE_LABELS, WinnerRule
 
 
@@ -39,3 +41,32 @@ class SelectionForm(FlaskForm):
     """Add one proposal to the winners (selected=1) or take it out (selected=0)."""
 
     selected = HiddenField(validators=[AnyOf(("0", "1"))])
+
+
+class BudgetActionForm(FlaskForm):
+    """A button on the budget results (compute, clear an override): a POST with a CSRF token."""
+
+
+class OverrideForm(FlaskForm):
+    """Fund a project the rule left out (fund=1) or drop one it chose (fund=0), with a reason.
+
+    The reason's length is checked by services.budget_results, next to the rule it belongs to.
+    """
+
+    fund = HiddenField(validators=[AnyOf(("0", "1"))])
+    reason = TextAreaField(
+        _l("Public reason"),
+        description=_l("Shown on the results page next to the rule's own outcome."),
+        render_kw={"rows": 2, "maxlength": MAX_REASON_LENGTH},
+    )
+
+
+class PromoteFundedForm(FlaskForm):
+    responsible_body = StringField(
+        _l("Responsible organisation or department"),
+        description=_l(
+            "Optional: the same for every new initiative; you can change it on each initiative "
+            "later."
+        ),
+        render_kw={"maxlength": MAX_RESPONSIBLE_BODY_LENGTH},
+    )
