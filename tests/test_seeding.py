@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 
 from participation.extensions import db
 from participation.models import (
+    Ballot,
+    BallotChoice,
     Comment,
     CommentState,
     Consultation,
@@ -17,12 +19,26 @@ from participation.models import (
     Phase,
     Proposal,
     Support,
+    Tally,
+    TallyRule,
     User,
+    VotingMethod,
 )
-from participation.services import seeding
+from participation.services import budget_results, seeding, tally
 
 DEMO = Path(__file__).resolve().parent.parent / "seeds" / "demo.yaml"
-COUNTED = (User, Consultation, Proposal, Support, Comment, Initiative, InitiativeUpdate)
+COUNTED = (
+    User,
+    Consultation,
+    Proposal,
+    Support,
+    Comment,
+    Initiative,
+    InitiativeUpdate,
+    Ballot,
+    BallotChoice,
+    Tally,
+)
 
 
 @pytest.fixture
@@ -91,3 +107,62 @@ def test_generated_residents_cannot_log_in(seeded):
 
     assert accounts.authenticate("einwohner1@example.org", "") is None
     assert accounts.authenticate("einwohner1@example.org", seeding.UNUSABLE_PASSWORD_HASH) is None
+
+
+def _budget_consultation(phase: Phase) -> Consultation:
+    return db.session.scalar(
+        select(Consultation).where(
+            Consultation.voting_method == VotingMethod.BUDGET, Consultation.phase == phase
+        )
+    )
+
+
+def test_the_demo_has_a_budget_consultation_open_for_ballots(seeded):
+    voting = _budget_consultation(Phase.VOTING)
+    election, _ = budget_results.election_for(voting)
+    assert 8 <= len(election.costs) <= 12
+    assert len(election.ballots) > 0
+
+
+def test_seeded_ballots_fit_the_budget_of_their_consultation(seeded):
+    totals = db.session.execute(
+        select(Consultation.budget, func.sum(Proposal.estimated_cost))
+        .join(Ballot, Ballot.consultation_id == Consultation.id)
+        .join(BallotChoice, BallotChoice.ballot_id == Ballot.id)
+        .join(Proposal, Proposal.id == BallotChoice.proposal_id)
+        .group_by(Ballot.id, Consultation.budget)
+    ).all()
+    assert totals
+    assert all(spent <= budget for budget, spent in totals)
+
+
+def test_the_closed_budget_consultation_has_published_equal_shares_results(seeded):
+    closed = _budget_consultation(Phase.CLOSED)
+    result = budget_results.view(closed)
+    assert closed.results_published_at is not None
+    assert (result.rule, result.ballot_count) == (TallyRule.EQUAL_SHARES, 320)
+
+
+def test_the_seeded_result_is_what_the_rule_gives_on_the_seeded_ballots(seeded):
+    closed = _budget_consultation(Phase.CLOSED)
+    election, _ = budget_results.election_for(closed)
+    expected = tally.count(election, TallyRule.EQUAL_SHARES)
+    funded = [row for row in budget_results.view(closed).rows if row.funded_by_rule]
+    assert sorted(str(row.proposal.id) for row in funded) == sorted(expected.funded)
+
+
+def test_in_the_closed_budget_consultation_equal_shares_and_greedy_differ(seeded):
+    result = budget_results.view(_budget_consultation(Phase.CLOSED))
+    assert result.only_by_rule and result.only_by_comparison
+
+
+def test_every_funded_project_of_the_closed_budget_consultation_is_an_initiative(seeded):
+    closed = _budget_consultation(Phase.CLOSED)
+    initiatives = {
+        initiative.proposal_id: initiative.allocated_budget
+        for initiative in db.session.scalars(
+            select(Initiative).where(Initiative.consultation_id == closed.id)
+        )
+    }
+    funded = budget_results.view(closed).funded_rows
+    assert initiatives == {row.proposal.id: row.cost for row in funded}

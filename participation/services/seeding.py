@@ -4,6 +4,11 @@ Besides accounts, consultations and proposals, a seed file may hold supports (na
 supporters, or a number of generated residents), comments with replies, answers, winners,
 published results and initiatives with progress updates. Counters are recomputed from the
 rows at the end, so they always equal what they count.
+
+Budget consultations may hold ballots (named voters, or groups of generated residents who
+approve the same projects) and a `tally`: the ballots are then counted by
+services.budget_results, exactly as a moderator would, overrides applied with their reasons,
+and every funded project promoted to an initiative (services.promotion).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from participation.extensions import db
 from participation.models import (
     AccountType,
     Answer,
+    Ballot,
+    BallotChoice,
     Category,
     Comment,
     CommentState,
@@ -29,10 +36,12 @@ from participation.models import (
     Proposal,
     Role,
     Support,
+    TallyRule,
     User,
     VotingMethod,
 )
-from participation.services import accounts
+from participation.services import accounts, budget_results, promotion
+from participation.services.ballots import generate_code
 
 # Generated residents cannot log in: their hash matches no password.
 UNUSABLE_PASSWORD_HASH = "!seeded-resident-without-password"
@@ -42,7 +51,16 @@ UNUSABLE_PASSWORD_HASH = "!seeded-resident-without-password"
 class SeedReport:
     created: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(
-            ("users", "consultations", "proposals", "supports", "comments", "initiatives"), 0
+            (
+                "users",
+                "consultations",
+                "proposals",
+                "supports",
+                "comments",
+                "ballots",
+                "initiatives",
+            ),
+            0,
         )
     )
     logins: list[tuple[str, str, str]] = field(default_factory=list)
@@ -139,6 +157,11 @@ def _consultation(
             budget=entry.get("budget"),
             currency=entry.get("currency", "EUR"),
             max_supports=entry.get("max_supports"),
+            tally_rule=TallyRule(entry.get("tally_rule", "greedy")),
+            min_approvals=entry.get("min_approvals"),
+            ballot_min_projects=entry.get("ballot_min_projects"),
+            ballot_max_projects=entry.get("ballot_max_projects"),
+            ballot_max_share=entry.get("ballot_max_share"),
             collecting_starts_on=_date(entry.get("collecting_starts_on")),
             voting_starts_on=_date(entry.get("voting_starts_on")),
             voting_ends_on=_date(entry.get("voting_ends_on")),
@@ -161,6 +184,10 @@ def _consultation(
             _comment(proposal, comment_entry, users, None, report)
         if "initiative" in proposal_entry:
             _initiative(proposal, proposal_entry["initiative"], users, report)
+    if entry.get("ballots"):
+        _ballots(consultation, entry["ballots"], users, residents, report)
+    if "tally" in entry:
+        _tally(consultation, entry["tally"], users, report)
 
 
 def _proposal(
@@ -273,6 +300,84 @@ def _initiative(proposal: Proposal, entry: dict, users: dict[str, User], report:
                 progress_percent=update.get("progress_percent"),
             )
         )
+
+
+def _ballots(
+    consultation: Consultation,
+    entries: list[dict],
+    users: dict[str, User],
+    residents: list[User],
+    report: SeedReport,
+) -> None:
+    """Each entry is one ballot approving `projects` (titles), cast by the named `voters` and
+    by the next `residents` generated residents; who has a ballot already keeps it."""
+    projects = {
+        proposal.title: proposal
+        for proposal in db.session.scalars(
+            db.select(Proposal).where(Proposal.consultation_id == consultation.id)
+        )
+    }
+    voted = set(
+        db.session.scalars(
+            db.select(Ballot.user_id).where(Ballot.consultation_id == consultation.id)
+        )
+    )
+    next_resident = 0
+    for entry in entries:
+        chosen = [projects[title] for title in entry.get("projects", [])]
+        cost = sum(proposal.estimated_cost for proposal in chosen)
+        if consultation.ballot_limit is not None and cost > consultation.ballot_limit:
+            raise ValueError(f"A seeded ballot of {consultation.slug} exceeds the budget: {cost}.")
+        voters = [users[email.lower()] for email in entry.get("voters", [])]
+        count = entry.get("residents", 0)
+        voters += residents[next_resident : next_resident + count]
+        next_resident += count
+        for voter in voters:
+            if voter.id in voted:
+                continue
+            db.session.add(
+                Ballot(
+                    consultation_id=consultation.id,
+                    user_id=voter.id,
+                    code=generate_code(),
+                    choices=[BallotChoice(proposal_id=proposal.id) for proposal in chosen],
+                )
+            )
+            voted.add(voter.id)
+            report.created["ballots"] += 1
+    db.session.flush()
+
+
+def _tally(consultation: Consultation, entry: dict, users: dict[str, User], report: SeedReport):
+    """Count the ballots the way the moderators do: while evaluating, through the service;
+    then overrides with their reasons, and the funded projects promoted to initiatives."""
+    moderator = users[entry["computed_by"].lower()]
+    if budget_results.tally_of(consultation) is None:
+        phase = consultation.phase
+        consultation.phase = Phase.EVALUATING
+        db.session.flush()
+        record = budget_results.compute(consultation, moderator)
+        if "computed_on" in entry:  # the demo's result was counted in the past
+            record.computed_at = _moment(entry["computed_on"])
+        projects = {
+            proposal.title: proposal
+            for proposal in db.session.scalars(
+                db.select(Proposal).where(Proposal.consultation_id == consultation.id)
+            )
+        }
+        for change in entry.get("overrides", []):
+            budget_results.override(
+                consultation,
+                moderator,
+                projects[change["project"]],
+                bool(change["fund"]),
+                change["reason"],
+            )
+        consultation.phase = phase
+        db.session.flush()
+    if consultation.phase is Phase.CLOSED and "initiatives_by" in entry:
+        created = promotion.promote_funded(consultation, moderator, entry["initiatives_by"])
+        report.created["initiatives"] += len(created)
 
 
 def _recount() -> None:
