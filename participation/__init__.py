@@ -112,6 +112,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from participation.blueprints import (
         auth,
+        ballots,
         comments,
         consultations,
         exports,
@@ -124,7 +125,7 @@ def _register_blueprints(app: Flask) -> None:
     )
 
     for area in (
-        main, auth, consultations, proposals, comments, votes, moderation, results,
+        main, auth, consultations, proposals, comments, votes, ballots, moderation, results,
         initiatives, exports,
     ):  # fmt: skip
         app.register_blueprint(area.bp)

@@ -11,6 +11,8 @@ from flask import Flask
 from participation.extensions import db
 from participation.models import (
     AccountType,
+    Ballot,
+    BallotChoice,
     Category,
     Comment,
     CommentState,
@@ -27,6 +29,7 @@ from participation.models import (
     VotingMethod,
 )
 from participation.services.accounts import hash_password
+from participation.services.ballots import generate_code
 
 _sequence = itertools.count(1)
 
@@ -169,3 +172,27 @@ class Factory:
                 **(defaults | fields),
             )
         )
+
+    def ballot(
+        self,
+        consultation: Consultation,
+        user: User | None,
+        proposals: list[Proposal] = (),
+        **fields: Any,
+    ) -> Ballot:
+        """A ballot as it is stored, with a random code and one choice per proposal; no rule is
+        checked (use services.ballots.submit_ballot for that)."""
+        ballot = Ballot(
+            consultation_id=consultation.id,
+            user_id=user.id if user is not None else None,
+            code=fields.pop("code", None) or generate_code(),
+            choices=[BallotChoice(proposal_id=proposal.id) for proposal in proposals],
+            **fields,
+        )
+        with self.app.app_context():
+            db.session.add(ballot)
+            db.session.commit()
+            db.session.refresh(ballot)
+            ballot.choices  # noqa: B018 - load them before detaching
+            db.session.expunge_all()
+        return ballot

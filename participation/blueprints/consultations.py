@@ -17,7 +17,7 @@ from flask_login import current_user
 from participation.blueprints.access import moderator_required
 from participation.forms import show_errors
 from participation.forms.consultations import ConsultationForm, PhaseForm
-from participation.models import Answer, Phase, VotingMethod
+from participation.models import Answer, Phase, TallyRule, VotingMethod
 from participation.services import audit, consultations, phases, proposals
 from participation.services.consultations import ConsultationSettings
 from participation.services.errors import DomainError, ValidationFailed
@@ -34,6 +34,11 @@ def _settings(form: ConsultationForm) -> ConsultationSettings:
         budget=form.budget.data,
         voting_method=VotingMethod(form.voting_method.data),
         max_supports=form.max_supports.data,
+        ballot_min_projects=form.ballot_min_projects.data,
+        ballot_max_projects=form.ballot_max_projects.data,
+        ballot_max_share=form.ballot_max_share.data,
+        tally_rule=TallyRule(form.tally_rule.data),
+        min_approvals=form.min_approvals.data,
         collecting_starts_on=form.collecting_starts_on.data,
         voting_starts_on=form.voting_starts_on.data,
         voting_ends_on=form.voting_ends_on.data,
@@ -44,10 +49,12 @@ def _settings(form: ConsultationForm) -> ConsultationSettings:
 def _form_data(consultation) -> dict:
     """The stored settings as form values (categories as lines of text, enums as values)."""
     fields = ("title", "summary", "description", "budget", "max_supports", "collecting_starts_on")
-    fields += ("voting_starts_on", "voting_ends_on", "results_on")
+    fields += ("voting_starts_on", "voting_ends_on", "results_on", "ballot_min_projects")
+    fields += ("ballot_max_projects", "ballot_max_share", "min_approvals")
     data = {name: getattr(consultation, name) for name in fields}
     data["categories"] = "\n".join(category.name for category in consultation.categories)
     data["voting_method"] = consultation.voting_method.value
+    data["tally_rule"] = consultation.tally_rule.value
     return data
 
 

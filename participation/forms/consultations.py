@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from participation.forms import optional_number
-from participation.models import VotingMethod
+from participation.models import TallyRule, VotingMethod
+from participation.services.budget_results import RULE_LABELS
+from participation.services.consultations import MAX_BALLOT_PROJECTS
 
 
 class ConsultationForm(FlaskForm):
@@ -64,6 +66,47 @@ class ConsultationForm(FlaskForm):
         minimum=1,
         maximum=10_000,
         message=_l("Please enter a number between 1 and 10,000."),
+    )
+    # Budget ballots (the budget voting method only); frozen once voting opens.
+    ballot_min_projects = optional_number(
+        _l("At least this many projects on a ballot"),
+        description=_l("Optional. Leave empty if a ballot may hold a single project."),
+        minimum=1,
+        maximum=MAX_BALLOT_PROJECTS,
+        message=_l("Please enter a number between 1 and %(max)d.", max=MAX_BALLOT_PROJECTS),
+    )
+    ballot_max_projects = optional_number(
+        _l("At most this many projects on a ballot"),
+        description=_l("Optional. Leave empty for no limit other than the budget."),
+        minimum=1,
+        maximum=MAX_BALLOT_PROJECTS,
+        message=_l("Please enter a number between 1 and %(max)d.", max=MAX_BALLOT_PROJECTS),
+    )
+    ballot_max_share = optional_number(
+        _l("Share of the budget one ballot may use, in percent"),
+        description=_l(
+            "Optional, from 1 to 100. Leave empty to let every ballot use the whole budget."
+        ),
+        minimum=1,
+        maximum=100,
+        message=_l("Please enter a percentage between 1 and 100."),
+    )
+    tally_rule = SelectField(
+        _l("Counting rule"),
+        description=_l(
+            "How the ballots decide which projects are funded. Citizens see the rule, "
+            "explained in plain words, on the consultation page."
+        ),
+        choices=[SelectChoice(rule.value, RULE_LABELS[rule]) for rule in TallyRule],
+        default=TallyRule.GREEDY.value,
+        validators=[DataRequired()],
+    )
+    min_approvals = optional_number(
+        _l("Approvals a project needs at least to be funded"),
+        description=_l("Optional. Projects chosen on fewer ballots are not funded by any rule."),
+        minimum=1,
+        maximum=10_000_000,
+        message=_l("Please enter a number of at least 1."),
     )
     collecting_starts_on = DateField(_l("Collecting proposals from"), validators=[Optional()])
     voting_starts_on = DateField(_l("Voting from"), validators=[Optional()])

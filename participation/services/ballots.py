@@ -1,13 +1,70 @@
-"""Budget ballots: citizens choose projects within the budget while a budget consultation votes."""
+"""Budget ballots: citizens choose projects within the budget while a budget consultation votes.
+
+One ballot per citizen and consultation. The database refuses a second one (unique
+consultation and user); the service stores a whole ballot at once, in one transaction, with
+the ballot row locked, so that two submits sent at the same moment leave one complete ballot,
+the one stored last, never a mix of both. A ballot's random code (generate_code) is given once
+and stays when the ballot changes: it is how a citizen finds their ballot in the anonymised
+exports. The choices are secret: they are neither audited nor logged.
+"""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from flask_babel import LazyString, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from participation import formatting
+from participation.extensions import db
+from participation.models import (
+    Ballot,
+    BallotChoice,
+    Consultation,
+    Phase,
+    Proposal,
+    ProposalState,
+    TallyRule,
+    User,
+)
+from participation.models.base import utcnow
+from participation.services.errors import DomainError, NotAllowed
 
 # Crockford's alphabet without the letters people confuse (I, L, O, U).
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_GROUPS = 3
 CODE_GROUP_LENGTH = 4
+
+# The counting rules in words a citizen understands, shown on the consultation page before and
+# during voting (the rule is announced in advance).
+RULE_EXPLANATIONS: dict[TallyRule, LazyString] = {
+    TallyRule.GREEDY: _l(
+        "The projects chosen on the most ballots are funded first. Going down the list, every "
+        "project that still fits in the money left is funded; a project that no longer fits "
+        "is skipped and the next one is checked."
+    ),
+    TallyRule.EQUAL_SHARES: _l(
+        "The budget is split into equal shares, one for every person who votes, and each "
+        "project is paid for from the shares of the people who chose it. So every group of "
+        "voters gets projects in proportion to its size, not only the largest group. If money "
+        "is left, all shares are raised step by step as long as the result still fits in the "
+        "budget."
+    ),
+    TallyRule.EQUAL_SHARES_GREEDY: _l(
+        "The budget is split into equal shares, one for every person who votes, and each "
+        "project is paid for from the shares of the people who chose it, so every group of "
+        "voters gets projects in proportion to its size. Money left over at the end is spent "
+        "on the projects chosen on the most ballots that still fit."
+    ),
+}
+
+NOT_VOTING = _l("Ballots can only be filled in while the consultation is in the voting phase.")
 
 
 def generate_code() -> str:
@@ -17,3 +74,288 @@ def generate_code() -> str:
         "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_GROUP_LENGTH))
         for _ in range(CODE_GROUPS)
     )
+
+
+def rule_explanation(consultation: Consultation) -> list[str]:
+    """The counting rule in plain words, and the approvals a project needs if there is a
+    minimum: one or two paragraphs for the consultation page."""
+    paragraphs = [str(RULE_EXPLANATIONS[consultation.tally_rule])]
+    if consultation.min_approvals:
+        paragraphs.append(
+            ngettext(
+                "A project must be chosen on at least %(num)d ballot to be funded.",
+                "A project must be chosen on at least %(num)d ballots to be funded.",
+                consultation.min_approvals,
+            )
+        )
+    return paragraphs
+
+
+def is_open_for_ballots(consultation: Consultation) -> bool:
+    return consultation.uses_ballots and consultation.phase is Phase.VOTING
+
+
+# The projects on the ballot and what a set of choices adds up to
+
+
+def ballot_projects(consultation: Consultation) -> list[Proposal]:
+    """The published proposals with a cost, by category (in the consultation's order, those
+    without a category last), then by title."""
+    projects = db.session.scalars(
+        select(Proposal)
+        .options(selectinload(Proposal.category))
+        .where(
+            Proposal.consultation_id == consultation.id,
+            Proposal.state == ProposalState.PUBLISHED,
+            Proposal.estimated_cost.is_not(None),
+        )
+    )
+    return sorted(
+        projects,
+        key=lambda p: (
+            p.category is None,
+            p.category.position if p.category else 0,
+            p.title.casefold(),
+            p.id,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class BallotSummary:
+    """What a set of choices adds up to, and everything that keeps it from being stored."""
+
+    chosen: tuple[int, ...]
+    used: int
+    limit: int
+    min_projects: int | None
+    max_projects: int | None
+    errors: tuple[str, ...] = field(default=())
+
+    @property
+    def count(self) -> int:
+        return len(self.chosen)
+
+    @property
+    def remaining(self) -> int:
+        """What is left of the limit; negative when the ballot is over it."""
+        return self.limit - self.used
+
+    @property
+    def over_by(self) -> int:
+        return max(self.used - self.limit, 0)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _as_ids(proposal_ids: Iterable[int | str]) -> tuple[list[int], int]:
+    """The ids in the order given without repeats, and how many values were not ids at all."""
+    ids: list[int] = []
+    malformed = 0
+    for value in proposal_ids:
+        text = str(value).strip()
+        if not text.isdecimal() or len(text) > 18:
+            malformed += 1
+        elif int(text) not in ids:
+            ids.append(int(text))
+    return ids, malformed
+
+
+def summary(
+    consultation: Consultation,
+    proposal_ids: Iterable[int | str],
+    projects: list[Proposal] | None = None,
+) -> BallotSummary:
+    """Add up the chosen projects and say what is wrong, in the reader's language: projects not
+    on the ballot, a total over the limit (by how much), too few or too many projects."""
+    if projects is None:
+        projects = ballot_projects(consultation)
+    costs = {project.id: project.estimated_cost or 0 for project in projects}
+    ids, malformed = _as_ids(proposal_ids)
+    chosen = tuple(project_id for project_id in ids if project_id in costs)
+    unknown = malformed + len(ids) - len(chosen)
+    used = sum(costs[project_id] for project_id in chosen)
+    limit = consultation.ballot_limit or 0
+    low, high = consultation.ballot_min_projects, consultation.ballot_max_projects
+    errors: list[str] = []
+    if unknown:
+        errors.append(
+            ngettext(
+                "%(num)d of the chosen projects is not on this ballot (it may have been "
+                "withdrawn or hidden). Please choose again from the list.",
+                "%(num)d of the chosen projects are not on this ballot (they may have been "
+                "withdrawn or hidden). Please choose again from the list.",
+                unknown,
+            )
+        )
+    if used > limit:
+        money = formatting.money
+        errors.append(
+            _(
+                "Your choices cost %(used)s, %(over)s more than the %(limit)s a ballot may use. "
+                "Please untick projects worth at least %(over)s.",
+                used=money(used, consultation.currency),
+                over=money(used - limit, consultation.currency),
+                limit=money(limit, consultation.currency),
+            )
+        )
+    if not chosen and not unknown:
+        errors.append(_("Your ballot is empty. Please choose at least one project."))
+    elif low is not None and len(chosen) < low:
+        errors.append(
+            ngettext(
+                "Please choose at least %(num)d project: you chose %(count)d, so %(missing)d more.",
+                "Please choose at least %(num)d projects: you chose %(count)d, so %(missing)d "
+                "more.",
+                low,
+                count=len(chosen),
+                missing=low - len(chosen),
+            )
+        )
+    if high is not None and len(chosen) > high:
+        errors.append(
+            ngettext(
+                "Please choose at most %(num)d project: you chose %(count)d, %(extra)d too many.",
+                "Please choose at most %(num)d projects: you chose %(count)d, %(extra)d too many.",
+                high,
+                count=len(chosen),
+                extra=len(chosen) - high,
+            )
+        )
+    return BallotSummary(
+        chosen=chosen,
+        used=used,
+        limit=limit,
+        min_projects=low,
+        max_projects=high,
+        errors=tuple(errors),
+    )
+
+
+class BallotRefused(DomainError):
+    """The ballot breaks one or more of its rules; `errors` says every one, nothing is stored."""
+
+    def __init__(self, errors: tuple[str, ...]) -> None:
+        super().__init__(" ".join(errors), "projects")
+        self.errors = errors
+
+
+# Reading and storing a citizen's ballot
+
+
+def get_ballot(consultation: Consultation, user: User | None) -> Ballot | None:
+    """The user's ballot in the consultation with its choices, or None."""
+    if user is None or not user.is_authenticated:
+        return None
+    return db.session.scalar(
+        select(Ballot)
+        .options(selectinload(Ballot.choices))
+        .where(Ballot.consultation_id == consultation.id, Ballot.user_id == user.id)
+    )
+
+
+def _require_citizen(user: User | None) -> User:
+    if getattr(user, "is_blocked", False):  # checked first: a blocked user is not "active"
+        raise NotAllowed(_l("Your account is blocked, so you cannot fill in a ballot."))
+    if user is None or not user.is_authenticated:
+        raise NotAllowed(_l("Please log in to fill in your ballot."))
+    return user
+
+
+def _require_voting(consultation: Consultation) -> None:
+    if not consultation.uses_ballots:
+        raise DomainError(
+            _l("In this consultation you vote by supporting proposals, not with a ballot.")
+        )
+    if consultation.phase is not Phase.VOTING:
+        raise DomainError(NOT_VOTING)
+
+
+def _locked_ballot(consultation_id: int, user_id: int) -> Ballot | None:
+    """The citizen's ballot, locked until the end of the transaction.
+
+    PostgreSQL locks the row (a first ballot is guarded by the unique constraint instead).
+    SQLite ignores FOR UPDATE, so there a write that changes nothing takes the database's
+    write lock first (SQLite has one writer at a time), whether the ballot exists or not.
+    """
+    mine = (Ballot.consultation_id == consultation_id, Ballot.user_id == user_id)
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(
+            update(Ballot)
+            .where(*mine)
+            .values(updated_at=Ballot.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+    return db.session.scalar(
+        select(Ballot).where(*mine).with_for_update().execution_options(populate_existing=True)
+    )
+
+
+def _require_still_voting(consultation_id: int) -> None:
+    """Read the phase again under a shared lock: a phase change waits for the ballots in
+    flight, and a ballot that waited for a phase change sees the new phase."""
+    phase = db.session.scalar(
+        select(Consultation.phase)
+        .where(Consultation.id == consultation_id)
+        .with_for_update(read=True)
+    )
+    if phase is not Phase.VOTING:
+        raise DomainError(NOT_VOTING)
+
+
+def _store(consultation: Consultation, user_id: int, proposal_ids: list[int | str]) -> Ballot:
+    consultation_id = consultation.id
+    ballot = _locked_ballot(consultation_id, user_id)
+    _require_still_voting(consultation_id)
+    checked = summary(consultation, proposal_ids)
+    if not checked.ok:
+        raise BallotRefused(checked.errors)
+    if ballot is None:
+        ballot = Ballot(consultation_id=consultation_id, user_id=user_id, code=generate_code())
+        db.session.add(ballot)
+        db.session.flush()  # a ballot sent at the same moment makes this fail: see submit
+    else:
+        db.session.execute(delete(BallotChoice).where(BallotChoice.ballot_id == ballot.id))
+    db.session.execute(
+        insert(BallotChoice),
+        [{"ballot_id": ballot.id, "proposal_id": project_id} for project_id in checked.chosen],
+    )
+    ballot.submitted_at = utcnow()
+    db.session.flush()
+    db.session.expire(ballot, ["choices"])
+    return ballot
+
+
+def submit_ballot(
+    consultation: Consultation, user: User | None, proposal_ids: Iterable[int | str]
+) -> Ballot:
+    """Store the citizen's whole ballot, replacing the one they had; repeats count once.
+
+    Refused with every reason (BallotRefused) and nothing stored when a project is not on
+    the ballot, the total is over the limit, or there are too few or too many projects.
+    """
+    user = _require_citizen(user)
+    _require_voting(consultation)
+    user_id = user.id
+    wanted = list(proposal_ids)
+    for attempt in range(2):
+        try:
+            ballot = _store(consultation, user_id, wanted)
+            db.session.commit()
+            return ballot
+        except IntegrityError:
+            # The citizen's first ballot was stored at the same moment by another request (or,
+            # very rarely, the random code was taken): once more, now changing that ballot.
+            db.session.rollback()
+            if attempt:
+                raise
+        except DomainError:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def chosen_ids(ballot: Ballot | None) -> frozenset[int]:
+    return frozenset(choice.proposal_id for choice in ballot.choices) if ballot else frozenset()

@@ -11,11 +11,21 @@ from itertools import pairwise
 from flask_babel import lazy_gettext as _l
 
 from participation.extensions import db
-from participation.models import Category, Consultation, Phase, User, VotingMethod
+from participation.models import Category, Consultation, Phase, TallyRule, User, VotingMethod
 from participation.services import audit
 from participation.services.errors import NotAllowed, NotFound, ValidationFailed
 
 MAX_CATEGORIES = 30
+MAX_BALLOT_PROJECTS = 1000
+# Announced before voting: a budget ballot's limits and the counting rule. Changing them once
+# citizens vote would change the rules of a running vote, so they freeze when voting opens.
+BALLOT_SETTINGS = (
+    "ballot_min_projects",
+    "ballot_max_projects",
+    "ballot_max_share",
+    "tally_rule",
+    "min_approvals",
+)
 
 
 @dataclass
@@ -30,6 +40,11 @@ class ConsultationSettings:
     currency: str = "EUR"
     voting_method: VotingMethod = VotingMethod.SUPPORT
     max_supports: int | None = None
+    ballot_min_projects: int | None = None
+    ballot_max_projects: int | None = None
+    ballot_max_share: int | None = None
+    tally_rule: TallyRule = TallyRule.GREEDY
+    min_approvals: int | None = None
     collecting_starts_on: date | None = None
     voting_starts_on: date | None = None
     voting_ends_on: date | None = None
@@ -98,6 +113,7 @@ def _check(settings: ConsultationSettings, consultation: Consultation | None) ->
         errors["max_supports"] = _l(
             "The limit of supports can only be changed before voting opens."
         )
+    _check_ballot(settings, consultation, errors)
     if len(settings.categories) > MAX_CATEGORIES:
         errors["categories"] = _l("At most %(count)d categories.", count=MAX_CATEGORIES)
     if any(len(name) > 80 for name in settings.categories):
@@ -117,6 +133,51 @@ def _check(settings: ConsultationSettings, consultation: Consultation | None) ->
         raise ValidationFailed(errors)
 
 
+def _check_ballot(
+    settings: ConsultationSettings, consultation: Consultation | None, errors: dict
+) -> None:
+    """The budget ballot's limits and the counting rule: in range, only for budget voting,
+    and changed only before voting opens."""
+    low, high = settings.ballot_min_projects, settings.ballot_max_projects
+    for name, value in (("ballot_min_projects", low), ("ballot_max_projects", high)):
+        if value is not None and not 1 <= value <= MAX_BALLOT_PROJECTS:
+            errors[name] = _l(
+                "Please enter a number between 1 and %(max)d.", max=MAX_BALLOT_PROJECTS
+            )
+    both = low is not None and high is not None
+    if both and "ballot_max_projects" not in errors and low > high:
+        errors["ballot_max_projects"] = _l(
+            "The maximum number of projects cannot be smaller than the minimum."
+        )
+    share = settings.ballot_max_share
+    if share is not None and not 1 <= share <= 100:
+        errors["ballot_max_share"] = _l("Please enter a percentage between 1 and 100.")
+    if settings.min_approvals is not None and settings.min_approvals < 1:
+        errors["min_approvals"] = _l("Please enter a number of at least 1.")
+    if settings.voting_method is not VotingMethod.BUDGET:
+        for name in ("ballot_min_projects", "ballot_max_projects", "ballot_max_share"):
+            if getattr(settings, name) is not None:
+                errors.setdefault(
+                    name, _l("The limits of a ballot only apply to the budget voting method.")
+                )
+        if settings.min_approvals is not None:
+            errors.setdefault(
+                "min_approvals",
+                _l("A minimum number of approvals only applies to the budget voting method."),
+            )
+    if consultation is None or consultation.phase in (Phase.DRAFT, Phase.COLLECTING):
+        return
+    frozen = list(BALLOT_SETTINGS)
+    if consultation.voting_method is VotingMethod.BUDGET:
+        frozen.append("budget")  # the ballots already cast were filled in within it
+    for name in frozen:
+        if getattr(settings, name) != getattr(consultation, name):
+            errors[name] = _l(
+                "This can no longer be changed: the budget, the limits of a ballot and the "
+                "counting rule are announced before voting opens and stay as announced."
+            )
+
+
 def _apply(consultation: Consultation, settings: ConsultationSettings) -> None:
     consultation.title = settings.title.strip()
     consultation.summary = settings.summary.strip()
@@ -125,6 +186,8 @@ def _apply(consultation: Consultation, settings: ConsultationSettings) -> None:
     consultation.currency = settings.currency
     consultation.voting_method = settings.voting_method
     consultation.max_supports = settings.max_supports
+    for name in BALLOT_SETTINGS:
+        setattr(consultation, name, getattr(settings, name))
     consultation.collecting_starts_on = settings.collecting_starts_on
     consultation.voting_starts_on = settings.voting_starts_on
     consultation.voting_ends_on = settings.voting_ends_on

@@ -56,3 +56,74 @@ document.addEventListener("submit", async (event) => {
     remaining.textContent = answer.remaining_text;
   });
 });
+
+// Budget ballot: add up the ticked projects as boxes change, and keep a project that no longer
+// fits in what is left (or beyond the most projects a ballot may hold) from being ticked, with
+// the reason next to it. Unticking always works; the server checks the ballot again anyway.
+function updateBallot(form) {
+  const boxes = Array.from(form.querySelectorAll("input[type=checkbox][data-cost]"));
+  const limit = Number(form.dataset.limit);
+  const maxProjects = form.dataset.maxProjects ? Number(form.dataset.maxProjects) : null;
+  const money = new Intl.NumberFormat(document.documentElement.lang || undefined, {
+    style: "currency",
+    currency: form.dataset.currency || "EUR",
+    minimumFractionDigits: 0,
+    maximumFractionDigits: 0,
+  });
+  let used = 0;
+  let count = 0;
+  boxes.forEach((box) => {
+    if (box.checked) {
+      used += Number(box.dataset.cost);
+      count += 1;
+    }
+  });
+  const remaining = limit - used;
+  const full = maxProjects !== null && count >= maxProjects;
+  boxes.forEach((box) => {
+    let reason = "";
+    if (!box.checked) {
+      if (full) {
+        reason = form.dataset.textMaxReached;
+      } else if (Number(box.dataset.cost) > remaining) {
+        reason = form.dataset.textNoRoom;
+      }
+    }
+    box.disabled = reason !== "";
+    const hint = document.getElementById(`${box.id}-hint`);
+    if (hint) {
+      hint.textContent = reason;
+    }
+    const row = box.closest(".ballot-project");
+    if (row) {
+      row.classList.toggle("ballot-project-unavailable", reason !== "");
+    }
+  });
+  const show = (selector, text) => {
+    const element = form.querySelector(selector);
+    if (element && element.textContent !== text) {
+      element.textContent = text;
+    }
+  };
+  show("[data-ballot-used]", money.format(used));
+  show("[data-ballot-remaining]", money.format(Math.max(remaining, 0)));
+  show("[data-ballot-over]", money.format(Math.max(-remaining, 0)));
+  show("[data-ballot-count]", String(count));
+  const remainingLine = form.querySelector("[data-ballot-remaining-line]");
+  const overLine = form.querySelector("[data-ballot-over-line]");
+  if (remainingLine && overLine) {
+    remainingLine.hidden = remaining < 0;
+    overLine.hidden = remaining >= 0;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("form[data-ballot-form]").forEach(updateBallot);
+});
+
+document.addEventListener("change", (event) => {
+  const form = event.target instanceof Element && event.target.closest("form[data-ballot-form]");
+  if (form) {
+    updateBallot(form);
+  }
+});

@@ -1,0 +1,21 @@
+"""The budget ballot: a checkbox per project, and two buttons (check, submit)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField, StringField
+
+CHECK = "check"
+SUBMIT = "submit"
+
+
+class BallotForm(FlaskForm):
+    # Checked by services.ballots, which says what is wrong with a project that is not on the
+    # ballot (withdrawn, hidden); the template draws the checkboxes grouped by category.
+    projects = SelectMultipleField(validate_choice=False)
+    # The button that sent the form: "check" only adds up, "submit" stores the ballot.
+    action = StringField(default=SUBMIT)
+
+    @property
+    def only_checking(self) -> bool:
+        return self.action.data == CHECK
