@@ -9,10 +9,16 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from participation.models import AccountType, Role
-from participation.services import accounts, counters, seeding
-from participation.services.errors import NotFound, ValidationFailed
-from participation.services.exports import Dialect, ExportKind, export, find_consultation
+from participation.models import AccountType, Role, TallyRule
+from participation.services import accounts, counters, pabulib, seeding, tally
+from participation.services.errors import DomainError, ValidationFailed
+from participation.services.exports import (
+    Dialect,
+    ExportKind,
+    export,
+    export_pabulib,
+    find_consultation,
+)
 
 PASSWORD_VARIABLE = "PARTICIPATION_PASSWORD"
 
@@ -119,24 +125,137 @@ def _add_export_command(kind: ExportKind) -> None:
     def command(slug: str, out: Path, dialect: str) -> None:
         try:
             consultation = find_consultation(slug)
-        except NotFound as error:
+            chunks = export(consultation, kind, Dialect(dialect), actor=None)
+        except DomainError as error:
             click.echo(f"{slug}: {error.message}", err=True)
             raise SystemExit(1) from error
-        # Written beside the target and renamed at the end: never a half-written file.
-        partial = out.with_name(f"{out.name}.part")
-        try:
-            with partial.open("wb") as file:
-                for chunk in export(consultation, kind, Dialect(dialect), actor=None):
-                    file.write(chunk)
-            os.replace(partial, out)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
+        _write_file(out, chunks)
         click.echo(f"Wrote the {kind.value} of {slug} to {out}.")
+
+
+def _write_file(out: Path, chunks) -> None:
+    """Written beside the target and renamed at the end: never a half-written file."""
+    partial = out.with_name(f"{out.name}.part")
+    try:
+        with partial.open("wb") as file:
+            for chunk in chunks:
+                file.write(chunk)
+        os.replace(partial, out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 for _kind in ExportKind:
     _add_export_command(_kind)
+
+
+pb_cli = AppGroup(
+    "pb",
+    help="Participatory-budgeting elections in the pabulib format (https://pabulib.org/format).",
+)
+
+PB_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _read_pb(path: Path) -> pabulib.PabulibFile:
+    try:
+        return pabulib.parse(path.read_bytes())
+    except pabulib.PabulibError as error:
+        raise click.ClickException(f"{path}: {error}") from error
+
+
+@pb_cli.command("tally", with_appcontext=False)
+@click.argument("file", type=PB_FILE)
+@click.option(
+    "--rule",
+    type=click.Choice([rule.value for rule in TallyRule]),
+    required=True,
+    help="greedy: most approvals first; equal_shares: Method of Equal Shares with Add1 "
+    "completion; equal_shares_greedy: the same, then the rest spent greedily.",
+)
+@click.option(
+    "--min-approvals",
+    type=click.IntRange(min=1),
+    help="Leave out projects with fewer approvals (the file's own threshold is not applied).",
+)
+def pb_tally(file: Path, rule: str, min_approvals: int | None) -> None:
+    """Count the approval ballots of FILE; print the funded project ids in the order the rule
+    chose them, the totals on stderr. Needs no database."""
+    pb = _read_pb(file)
+    try:
+        election = pabulib.to_election(pb)
+    except pabulib.PabulibError as error:
+        raise click.ClickException(f"{file}: {error}") from error
+    outcome = tally.count(election, rule, min_approvals=min_approvals)
+    for project in outcome.funded:
+        click.echo(project)
+    currency = pb.meta.get("currency", "").strip()
+    click.echo(
+        f"{rule}: {len(outcome.funded)} of {len(pb.projects)} projects funded, "
+        f"total cost {_money(outcome.cost, currency)} of the budget "
+        f"{_money(outcome.budget, currency)} ({len(pb.votes)} ballots).",
+        err=True,
+    )
+    if min_approvals is not None:
+        click.echo(f"Only projects with at least {min_approvals} approvals were funded.", err=True)
+    threshold = pb.meta.get("min_project_score_threshold", "").strip()
+    if threshold and min_approvals is None:
+        click.echo(
+            f"The file sets min_project_score_threshold={threshold}; it was not applied "
+            f"(use --min-approvals {threshold} to apply it).",
+            err=True,
+        )
+    elif threshold:
+        click.echo(f"The file sets min_project_score_threshold={threshold}.", err=True)
+
+
+def _money(value, currency: str) -> str:
+    """Exact where the decimal is exact, otherwise rounded to cents with the fraction."""
+    try:
+        text = pabulib.format_number(value)
+    except ValueError:
+        text = f"{float(value):.2f} (exactly {value})"
+    return f"{text} {currency}" if currency else text
+
+
+@pb_cli.command("export")
+@click.argument("slug")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The .pb file to write (replaced if it exists).",
+)
+def pb_export(slug: str, out: Path) -> None:
+    """Write the budget consultation SLUG as a pabulib file: its projects and its ballots,
+    voters identified by their ballot code only."""
+    try:
+        consultation = find_consultation(slug)
+        chunks = export_pabulib(consultation, actor=None)
+    except DomainError as error:
+        raise click.ClickException(f"{slug}: {error.message}") from error
+    _write_file(out, chunks)
+    click.echo(f"Wrote the election of {slug} to {out}.")
+
+
+@pb_cli.command("import")
+@click.argument("file", type=PB_FILE)
+@click.option("--slug", help="The new consultation's slug (default: made from its title).")
+def pb_import(file: Path, slug: str | None) -> None:
+    """Create a closed budget consultation from FILE (approval ballots only): one published
+    proposal per project, one anonymous ballot per vote."""
+    pb = _read_pb(file)
+    try:
+        report = pabulib.import_file(pb, slug=slug, source_name=file.name)
+    except pabulib.PabulibError as error:
+        raise click.ClickException(f"{file}: {error} (nothing was imported)") from error
+    for note in report.notes:
+        click.echo(f"Note: {note}", err=True)
+    click.echo(
+        f"Imported {file.name} as {report.consultation.slug}: "
+        f"{report.projects} projects, {report.ballots} ballots."
+    )
 
 
 def register_commands(app: Flask) -> None:
@@ -144,3 +263,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(doctor)
     app.cli.add_command(export_cli)
+    app.cli.add_command(pb_cli)

@@ -20,8 +20,11 @@ from participation.models import (
     User,
 )
 from participation.services import exports
-from participation.services.exports import HEADERS, Dialect, ExportKind
+from participation.services.exports import BUDGET_KINDS, HEADERS, Dialect, ExportKind
 from tests.conftest import START
+
+# The exports of every consultation; the budget ones are tested in tests/test_budget_exports.py.
+PARTICIPATION_KINDS = [kind for kind in ExportKind if kind not in BUDGET_KINDS]
 
 DELIMITER = {Dialect.COMMA: ",", Dialect.EXCEL_DE: ";"}
 FORMULA_STARTS = ["=1+1", "+49 30 1234", "-5 Bäume", "@SUM(A1:A9)", "\tTab", "\rReturn"]
@@ -56,7 +59,7 @@ def author(factory) -> User:
 # The file: byte order mark, header, line ends, dialects
 
 
-@pytest.mark.parametrize("kind", list(ExportKind))
+@pytest.mark.parametrize("kind", PARTICIPATION_KINDS)
 @pytest.mark.parametrize("dialect", list(Dialect))
 def test_export_starts_with_the_byte_order_mark_and_the_english_header(factory, ctx, kind, dialect):
     consultation = factory.consultation()
@@ -158,7 +161,7 @@ def test_every_text_column_of_every_export_is_neutralised(factory, ctx):
 
     cells = [
         cell
-        for kind in ExportKind
+        for kind in PARTICIPATION_KINDS
         for row in exported_rows(consultation, kind)
         for cell in row.values()
     ]
@@ -183,7 +186,7 @@ def hidden_proposal(factory, author):
     return consultation, hidden
 
 
-@pytest.mark.parametrize("kind", list(ExportKind))
+@pytest.mark.parametrize("kind", PARTICIPATION_KINDS)
 def test_hidden_proposals_appear_in_no_export(ctx, hidden_proposal, kind):
     consultation, hidden = hidden_proposal
 
@@ -235,7 +238,7 @@ def test_proposals_export_gives_the_state_of_a_withdrawn_proposal(factory, ctx, 
     assert row["state"] == "withdrawn"
 
 
-@pytest.mark.parametrize("kind", list(ExportKind))
+@pytest.mark.parametrize("kind", PARTICIPATION_KINDS)
 def test_export_holds_only_the_rows_of_its_own_consultation(factory, ctx, author, kind):
     consultation = factory.consultation()
     other = factory.consultation()
@@ -308,7 +311,7 @@ def test_ranks_run_on_across_batches_of_rows(factory, ctx, author, monkeypatch):
     assert column(rows, "supports") == ["4", "3", "2", "1", "0"]
 
 
-@pytest.mark.parametrize("kind", list(ExportKind))
+@pytest.mark.parametrize("kind", PARTICIPATION_KINDS)
 def test_export_reads_its_rows_through_a_streaming_cursor(factory, ctx, kind):
     """yield_per makes SQLAlchemy stream: a server-side cursor on PostgreSQL."""
     consultation = factory.consultation()

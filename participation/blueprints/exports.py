@@ -1,19 +1,63 @@
-"""CSV downloads of a consultation's data, for moderators."""
+"""Downloads of a consultation's data: the CSV exports for moderators, and for budget
+consultations the ballots, the counted results and the pabulib file, public once the results
+are published (services.exports.may_download decides)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, request, stream_with_context
+from collections.abc import Iterator
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 
-from participation.blueprints.access import moderator_required
 from participation.services import consultations, exports
+from participation.services.errors import DomainError
 from participation.services.exports import Dialect, ExportKind
 
 bp = Blueprint("exports", __name__)
 
 
+def _viewer():
+    return current_user if current_user.is_authenticated else None
+
+
+def _allowed_consultation(slug: str, kind: ExportKind | None):
+    """The consultation, if this viewer may download `kind` of it (None: the pabulib file);
+    otherwise a response: log in first, or 403."""
+    consultation = consultations.get_visible(slug, current_user)
+    if exports.may_download(consultation, kind, current_user):
+        return consultation, None
+    if not current_user.is_authenticated:
+        return None, current_app.login_manager.unauthorized()
+    abort(403)
+
+
+def _attachment(chunks: Iterator[bytes], name: str, content_type: str) -> Response:
+    return Response(
+        stream_with_context(chunks),
+        content_type=content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _refused(consultation, error: DomainError) -> Response:
+    flash(str(error.message), "warning")
+    return redirect(url_for("consultations.show", slug=consultation.slug))
+
+
 @bp.route("/consultations/<slug>/export/<kind>.csv")
-@moderator_required
 def download(slug: str, kind: str) -> Response:
     try:
         export_kind = ExportKind(kind)
@@ -23,14 +67,25 @@ def download(slug: str, kind: str) -> Response:
         dialect = Dialect(request.args.get("dialect", Dialect.COMMA.value))
     except ValueError:
         abort(400)
-    consultation = consultations.get_visible(slug, current_user)
-    name = exports.filename(consultation, export_kind)
-    chunks = exports.export(consultation, export_kind, dialect, current_user)
-    return Response(
-        stream_with_context(chunks),
-        content_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
+    consultation, response = _allowed_consultation(slug, export_kind)
+    if response is not None:
+        return response
+    try:
+        chunks = exports.export(consultation, export_kind, dialect, _viewer(), via="web")
+    except DomainError as error:
+        return _refused(consultation, error)
+    return _attachment(
+        chunks, exports.filename(consultation, export_kind), "text/csv; charset=utf-8"
     )
+
+
+@bp.route("/consultations/<slug>/export/election.pb")
+def download_pabulib(slug: str) -> Response:
+    consultation, response = _allowed_consultation(slug, None)
+    if response is not None:
+        return response
+    try:
+        chunks = exports.export_pabulib(consultation, _viewer(), via="web")
+    except DomainError as error:
+        return _refused(consultation, error)
+    return _attachment(chunks, exports.pabulib_filename(consultation), "text/plain; charset=utf-8")

@@ -1,4 +1,5 @@
-"""CSV exports of one consultation: results, proposals, comments and initiatives.
+"""CSV exports of one consultation: results, proposals, comments and initiatives; for budget
+consultations also the anonymised ballots, the counted results and the pabulib file.
 
 The files are read by people (Excel, LibreOffice) and by programs, so they are built for both:
 
@@ -30,6 +31,22 @@ Columns of each export (see `HEADERS`):
 - comments: id, proposal_id, parent_id, author_name, body, created_at — oldest first.
 - initiatives: id, proposal_id, title, responsible_body, allocated_budget, status,
   progress_percent, updated_at — by id.
+- ballots (budget consultations): ballot_code, project_ids — one line per ballot in the order
+  they were first cast, the approved proposal ids comma-separated (in the order of the
+  projects, oldest first). Only what the count sees: choices of proposals that are hidden,
+  withdrawn or without a cost are left out; a ballot left empty stays (it counts as a voter).
+  No user ids or names: a citizen finds their ballot by the code shown after voting.
+- budget_results (budget consultations, once counted): proposal_id, title, category, cost,
+  approvals, funded_by_rule, position (the order the rule chose the project, empty if not
+  chosen), share_per_supporter_cents (equal shares: the most one supporter paid, in cents),
+  override (`fund`/`drop`), override_reason, funded (the final outcome), funded_by_comparison
+  (the comparison rule's outcome) — the rule's choices first in their order, then by approvals.
+- The pabulib file (`export_pabulib`, not CSV): see services.pabulib.
+
+Who may download (`may_download`): moderators everything, always. Ballots, budget results and
+the pabulib file are what makes a result reproducible, so they are public as soon as the
+results are published (like the results page); the other exports hold names and stay with the
+moderators.
 """
 
 from __future__ import annotations
@@ -46,6 +63,8 @@ from sqlalchemy import Select, select
 
 from participation.extensions import db
 from participation.models import (
+    Ballot,
+    BallotChoice,
     Category,
     Comment,
     CommentState,
@@ -53,10 +72,12 @@ from participation.models import (
     Initiative,
     Proposal,
     ProposalState,
+    Tally,
+    TallyEntry,
     User,
 )
-from participation.services import audit
-from participation.services.errors import NotFound
+from participation.services import audit, pabulib
+from participation.services.errors import DomainError, NotFound
 
 BATCH_SIZE = 500
 DELETED_AUTHOR = "deleted participant"
@@ -69,6 +90,13 @@ class ExportKind(enum.Enum):
     PROPOSALS = "proposals"
     COMMENTS = "comments"
     INITIATIVES = "initiatives"
+    BALLOTS = "ballots"
+    BUDGET_RESULTS = "budget_results"
+
+
+# Public once the results are published; the others are for moderators only.
+PUBLIC_KINDS = frozenset({ExportKind.BALLOTS, ExportKind.BUDGET_RESULTS})
+BUDGET_KINDS = frozenset({ExportKind.BALLOTS, ExportKind.BUDGET_RESULTS})
 
 
 class Dialect(enum.Enum):
@@ -117,6 +145,21 @@ HEADERS: dict[ExportKind, tuple[str, ...]] = {
         "status",
         "progress_percent",
         "updated_at",
+    ),
+    ExportKind.BALLOTS: ("ballot_code", "project_ids"),
+    ExportKind.BUDGET_RESULTS: (
+        "proposal_id",
+        "title",
+        "category",
+        "cost",
+        "approvals",
+        "funded_by_rule",
+        "position",
+        "share_per_supporter_cents",
+        "override",
+        "override_reason",
+        "funded",
+        "funded_by_comparison",
     ),
 }
 
@@ -298,11 +341,70 @@ def _initiatives_batches(consultation_id: int) -> Iterator[Sequence[Any]]:
     return _batches(statement)
 
 
+def _ballots_batches(consultation_id: int) -> Iterator[list[tuple]]:
+    statement = (
+        select(Ballot.id, Ballot.code)
+        .where(Ballot.consultation_id == consultation_id)
+        .order_by(Ballot.id.asc())
+    )
+    for batch in _batches(statement):
+        ids = [ballot_id for ballot_id, _code in batch]
+        chosen: dict[int, list[str]] = {ballot_id: [] for ballot_id in ids}
+        for ballot_id, proposal_id in db.session.execute(
+            select(BallotChoice.ballot_id, BallotChoice.proposal_id)
+            .join(Proposal, Proposal.id == BallotChoice.proposal_id)
+            .where(
+                BallotChoice.ballot_id.in_(ids),
+                Proposal.state == ProposalState.PUBLISHED,
+                Proposal.estimated_cost.is_not(None),
+            )
+            .order_by(Proposal.created_at.asc(), Proposal.id.asc())
+        ):
+            chosen[ballot_id].append(str(proposal_id))
+        yield [(code, ",".join(chosen[ballot_id])) for ballot_id, code in batch]
+
+
+def _budget_results_batches(consultation_id: int) -> Iterator[list[tuple]]:
+    statement = (
+        select(
+            Proposal.id,
+            Proposal.title,
+            Category.name,
+            TallyEntry.cost,
+            TallyEntry.approvals,
+            TallyEntry.funded_by_rule,
+            TallyEntry.position,
+            TallyEntry.share_cents,
+            TallyEntry.override,
+            TallyEntry.override_reason,
+            TallyEntry.funded_by_comparison,
+        )
+        .join(Tally, Tally.id == TallyEntry.tally_id)
+        .join(Proposal, Proposal.id == TallyEntry.proposal_id)
+        .outerjoin(Category, Category.id == Proposal.category_id)
+        .where(Tally.consultation_id == consultation_id, Proposal.state != ProposalState.HIDDEN)
+        .order_by(
+            TallyEntry.position.is_(None),
+            TallyEntry.position.asc(),
+            TallyEntry.approvals.desc(),
+            Proposal.id.asc(),
+        )
+    )
+    for batch in _batches(statement):
+        rows = []
+        for row in batch:
+            entry = TallyEntry(funded_by_rule=row[5], override=row[8])
+            rows.append((*row[:10], entry.funded, row[10]))
+        yield rows
+
+
 _BATCHES = {
     ExportKind.RESULTS: _results_batches,
     ExportKind.PROPOSALS: _proposals_batches,
     ExportKind.COMMENTS: _comments_batches,
     ExportKind.INITIATIVES: _initiatives_batches,
+    ExportKind.BALLOTS: _ballots_batches,
+    ExportKind.BUDGET_RESULTS: _budget_results_batches,
 }
 
 
@@ -328,26 +430,78 @@ def filename(consultation: Consultation, kind: ExportKind) -> str:
     return f"{consultation.slug}-{kind.value}.csv"
 
 
+def _is_moderator(viewer: User | None) -> bool:
+    return bool(viewer is not None and viewer.is_authenticated and viewer.is_moderator)
+
+
+def results_published(consultation: Consultation) -> bool:
+    return consultation.results_published_at is not None and consultation.is_public
+
+
+def may_download(consultation: Consultation, kind: ExportKind | None, viewer: User | None) -> bool:
+    """Moderators always; everybody the ballots, the budget results and the pabulib file
+    (`kind` None) once the results are published."""
+    if _is_moderator(viewer):
+        return True
+    return (kind is None or kind in PUBLIC_KINDS) and results_published(consultation)
+
+
+def check_available(consultation: Consultation, kind: ExportKind | None) -> None:
+    """Refuses the budget exports where there is nothing to export (`kind` None: pabulib)."""
+    if (kind is None or kind in BUDGET_KINDS) and not consultation.uses_ballots:
+        raise DomainError(_l("This consultation has no budget ballots to export."))
+    if kind is ExportKind.BUDGET_RESULTS and not db.session.scalar(
+        select(Tally.id).where(Tally.consultation_id == consultation.id)
+    ):
+        raise DomainError(
+            _l("The ballots have not been counted yet, so there are no results to export.")
+        )
+
+
+def _record(consultation: Consultation, action: str, actor: User | None, via, **details) -> None:
+    """Exports hold personal data or ballots, so each one is an audit event; `actor` is None
+    for the command line and for visitors who are not logged in."""
+    if via is None:
+        via = "web" if actor is not None else "command line"
+    audit.record(
+        actor=actor,
+        action=action,
+        subject_type="consultation",
+        subject_id=consultation.id,
+        consultation=consultation,
+        details={**details, "via": via},
+    )
+
+
 def export(
     consultation: Consultation,
     kind: ExportKind,
     dialect: Dialect,
     actor: User | None,
+    via: str | None = None,
 ) -> Iterator[bytes]:
     """Record who exported what, then the file's bytes, streamed.
 
-    Exports hold personal data (author names), so each one is an audit event; `actor` is None
-    for the command line. The event is committed before the first row is read, so that it is
-    kept even when the download is interrupted.
+    The event is committed before the first row is read, so that it is kept even when the
+    download is interrupted. Raises DomainError when there is nothing to export.
     """
-    audit.record(
-        actor=actor,
-        action=f"export.{kind.value}",
-        subject_type="consultation",
-        subject_id=consultation.id,
-        consultation=consultation,
-        details={"dialect": dialect.value, "via": "web" if actor is not None else "command line"},
-    )
+    check_available(consultation, kind)
+    _record(consultation, f"export.{kind.value}", actor, via, dialect=dialect.value)
     chunks = rows(kind, consultation, dialect)
     db.session.commit()
     return (chunk.encode("utf-8") for chunk in chunks)
+
+
+def pabulib_filename(consultation: Consultation) -> str:
+    return pabulib.filename(consultation)
+
+
+def export_pabulib(
+    consultation: Consultation, actor: User | None, via: str | None = None
+) -> Iterator[bytes]:
+    """The budget consultation as a pabulib file (services.pabulib), recorded like the CSVs."""
+    check_available(consultation, None)
+    _record(consultation, "export.pabulib", actor, via)
+    text = pabulib.export_text(consultation)
+    db.session.commit()
+    return iter([text.encode("utf-8")])
