@@ -315,3 +315,14 @@ def test_citizens_cannot_promote_funded_projects(app, client, auth, factory, pub
     consultation, _ = published
     auth.login(factory.user().email)
     assert client.post(url(consultation, "/budget/promote")).status_code == 403
+
+
+def test_a_funded_projects_page_says_it_is_funded(client, published):
+    _, projects = published
+    funded = client.get(f"/proposals/{projects['C'].id}", headers=ENGLISH).get_data(as_text=True)
+    assert "Funded by the participatory budget" in funded
+
+
+def test_the_rule_is_explained_in_plain_words(client, published):
+    consultation, _ = published
+    assert "The budget is split into equal shares" in page(client, consultation)

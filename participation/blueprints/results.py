@@ -19,6 +19,7 @@ from participation.forms.results import (
 )
 from participation.models import Proposal
 from participation.services import budget_results, consultations, promotion, proposals, results
+from participation.services.ballots import RULE_EXPLANATIONS
 from participation.services.errors import DomainError, NotFound, ValidationFailed
 from participation.services.results import Visibility, WinnerRule
 
@@ -72,6 +73,7 @@ def _budget_context(consultation) -> dict:
     return {
         "budget_result": budget_results.view(consultation),
         "budget_rule_labels": budget_results.RULE_LABELS,
+        "rule_explanations": RULE_EXPLANATIONS,
         "ballot_count": budget_results.ballot_count(consultation),
         "can_compute": budget_results.can_compute(consultation, current_user),
         "can_promote_funded": promotion.can_promote_funded(consultation, current_user),
