@@ -245,8 +245,8 @@ def pb_export(slug: str, out: Path) -> None:
 def pb_import(file: Path, slug: str | None) -> None:
     """Create a closed budget consultation from FILE (approval ballots only): one published
     proposal per project, one anonymous ballot per vote."""
-    pb = _read_pb(file)
     try:
+        pb = pabulib.parse(file.read_bytes())
         report = pabulib.import_file(pb, slug=slug, source_name=file.name)
     except pabulib.PabulibError as error:
         raise click.ClickException(f"{file}: {error} (nothing was imported)") from error

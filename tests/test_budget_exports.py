@@ -1,0 +1,294 @@
+"""The exports of a budget consultation: anonymised ballots (CSV), the counted results (CSV) and
+the whole election as a pabulib file; who may download them, what they hold, the audit."""
+
+from __future__ import annotations
+
+import csv
+import io
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from participation.extensions import db
+from participation.models import AuditEvent, Phase
+from participation.services import pabulib
+from tests.budget_data import budget_election, store_tally
+
+ENGLISH = {"Accept-Language": "en"}
+BOM = b"\xef\xbb\xbf"
+
+
+def csv_url(consultation, kind: str, dialect: str | None = None) -> str:
+    url = f"/consultations/{consultation.slug}/export/{kind}.csv"
+    return url if dialect is None else f"{url}?dialect={dialect}"
+
+
+def pb_url(consultation) -> str:
+    return f"/consultations/{consultation.slug}/export/election.pb"
+
+
+PUBLIC_URLS = [
+    lambda c: csv_url(c, "ballots"),
+    lambda c: csv_url(c, "budget_results"),
+    pb_url,
+]
+PUBLIC_IDS = ["ballots", "budget_results", "pabulib"]
+
+
+def rows_of(data: bytes, delimiter: str = ",") -> list[dict]:
+    assert data.startswith(BOM)
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter=delimiter))
+
+
+@pytest.fixture
+def published(app, factory):
+    election = budget_election(factory)
+    store_tally(app, election)
+    return election
+
+
+@pytest.fixture
+def unpublished(app, factory):
+    election = budget_election(factory, phase=Phase.EVALUATING, published=False)
+    store_tally(app, election)
+    return election
+
+
+def events(app, action: str) -> list[AuditEvent]:
+    with app.app_context():
+        found = db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
+        db.session.expunge_all()
+        return found
+
+
+# Who may download
+
+
+@pytest.mark.parametrize("url", PUBLIC_URLS, ids=PUBLIC_IDS)
+def test_anyone_downloads_ballots_results_and_pabulib_once_published(client, published, url):
+    response = client.get(url(published.consultation))
+
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment; filename=")
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("url", PUBLIC_URLS, ids=PUBLIC_IDS)
+def test_before_publishing_a_visitor_is_sent_to_log_in(client, unpublished, url):
+    response = client.get(url(unpublished.consultation))
+
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/account/login"
+
+
+@pytest.mark.parametrize("url", PUBLIC_URLS, ids=PUBLIC_IDS)
+def test_before_publishing_a_citizen_may_not_download(client, auth, factory, unpublished, url):
+    auth.login(factory.user().email)
+
+    response = client.get(url(unpublished.consultation))
+
+    assert response.status_code == 403
+    assert unpublished.codes[0] not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", PUBLIC_URLS, ids=PUBLIC_IDS)
+def test_moderator_downloads_before_publishing(client, auth, factory, unpublished, url):
+    auth.login(factory.moderator().email)
+
+    response = client.get(url(unpublished.consultation))
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["proposals", "comments", "initiatives"])
+def test_exports_with_names_stay_with_moderators_after_publishing(
+    client, auth, factory, published, kind
+):
+    auth.login(factory.user().email)
+
+    response = client.get(csv_url(published.consultation, kind))
+
+    assert response.status_code == 403
+
+
+def test_budget_results_without_a_count_are_refused_with_a_message(client, auth, factory):
+    election = budget_election(factory, phase=Phase.EVALUATING, published=False)
+    auth.login(factory.moderator().email)
+
+    response = client.get(csv_url(election.consultation, "budget_results"), headers=ENGLISH)
+
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"], headers=ENGLISH).get_data(as_text=True)
+    assert "The ballots have not been counted yet" in page
+    assert events(client.application, "export.budget_results") == []
+
+
+@pytest.mark.parametrize("url", PUBLIC_URLS, ids=PUBLIC_IDS)
+def test_budget_exports_of_a_support_consultation_are_refused(client, auth, factory, url):
+    consultation = factory.consultation(phase=Phase.CLOSED)
+    auth.login(factory.moderator().email)
+
+    response = client.get(url(consultation), headers=ENGLISH)
+
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"], headers=ENGLISH).get_data(as_text=True)
+    assert "This consultation has no budget ballots to export." in page
+
+
+# What the files hold
+
+
+@pytest.mark.parametrize(("dialect", "delimiter"), [("comma", ","), ("excel_de", ";")])
+def test_ballots_csv_holds_codes_and_project_ids_only(client, published, dialect, delimiter):
+    election = published
+
+    data = client.get(csv_url(election.consultation, "ballots", dialect)).get_data()
+
+    assert data.splitlines()[0] == BOM + delimiter.join(["ballot_code", "project_ids"]).encode()
+    assert b"\r\n" in data
+    park, bikes, bench = election.park.id, election.bikes.id, election.bench.id
+    assert rows_of(data, delimiter) == [
+        {"ballot_code": election.codes[0], "project_ids": f"{park},{bikes}"},
+        {"ballot_code": election.codes[1], "project_ids": f"{park}"},  # hidden one left out
+        {"ballot_code": election.codes[2], "project_ids": f"{bikes},{bench}"},
+        {"ballot_code": election.codes[3], "project_ids": ""},
+    ]
+    text = data.decode("utf-8")
+    for voter in election.voters:
+        assert voter.display_name not in text and voter.email not in text
+
+
+def test_ballots_csv_and_pabulib_file_hold_the_same_ballots(client, published):
+    ballots = rows_of(client.get(csv_url(published.consultation, "ballots")).get_data())
+    pb = pabulib.parse(client.get(pb_url(published.consultation)).get_data())
+
+    assert [(row["ballot_code"], row["project_ids"]) for row in ballots] == [
+        (vote["voter_id"], ",".join(vote["vote"])) for vote in pb.votes
+    ]
+
+
+def test_budget_results_csv_shows_the_rule_the_overrides_and_the_final_outcome(client, published):
+    election = published
+
+    data = client.get(csv_url(election.consultation, "budget_results")).get_data()
+
+    rows = rows_of(data)
+    assert list(rows[0]) == [
+        "proposal_id",
+        "title",
+        "category",
+        "cost",
+        "approvals",
+        "funded_by_rule",
+        "position",
+        "share_per_supporter_cents",
+        "override",
+        "override_reason",
+        "funded",
+        "funded_by_comparison",
+    ]
+    park, bikes, bench = rows  # the hidden proposal is left out
+    assert park == {
+        "proposal_id": str(election.park.id),
+        "title": "'=Park an der Güterstraße",  # a formula stays text
+        "category": "Grünflächen",
+        "cost": "60",
+        "approvals": "2",
+        "funded_by_rule": "true",
+        "position": "1",
+        "share_per_supporter_cents": "",
+        "override": "",
+        "override_reason": "",
+        "funded": "true",
+        "funded_by_comparison": "true",
+    }
+    assert (bikes["title"], bikes["position"], bikes["override"]) == (
+        "Fahrradbügel; viele",
+        "2",
+        "drop",
+    )
+    assert bikes["override_reason"] == "'-Zu teuer für den Bezirk"
+    assert (bikes["funded_by_rule"], bikes["funded"]) == ("true", "false")
+    assert (bench["position"], bench["override"], bench["funded"]) == ("", "fund", "true")
+
+
+def test_pabulib_download_is_the_file_of_the_command_line(client, app, runner_out):
+    consultation, out = runner_out
+
+    download = client.get(pb_url(consultation))
+
+    assert download.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert download.headers["Content-Disposition"] == (
+        f'attachment; filename="{consultation.slug}.pb"'
+    )
+    assert download.get_data() == out.read_bytes()
+
+
+@pytest.fixture
+def runner_out(app, published, tmp_path):
+    out = tmp_path / "election.pb"
+    result = app.test_cli_runner().invoke(
+        args=["pb", "export", published.consultation.slug, "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    return published.consultation, out
+
+
+# The audit
+
+
+def test_each_download_is_recorded_with_who_and_how(client, auth, factory, published):
+    client.get(csv_url(published.consultation, "ballots", "excel_de"))
+    moderator = factory.moderator()
+    auth.login(moderator.email)
+    client.get(pb_url(published.consultation))
+
+    [ballots] = events(client.application, "export.ballots")
+    [election] = events(client.application, "export.pabulib")
+    assert (ballots.actor_id, ballots.details) == (None, {"dialect": "excel_de", "via": "web"})
+    assert (election.actor_id, election.details) == (moderator.id, {"via": "web"})
+    assert ballots.consultation_id == published.consultation.id
+
+
+# flask export ballots / budget_results
+
+
+def test_command_line_writes_the_ballots_csv(app, published, tmp_path):
+    out = tmp_path / "ballots.csv"
+
+    result = app.test_cli_runner().invoke(
+        args=["export", "ballots", published.consultation.slug, "--out", str(out)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert [row["ballot_code"] for row in rows_of(out.read_bytes())] == published.codes
+
+
+def test_command_line_refuses_budget_results_before_the_count(app, factory, tmp_path):
+    election = budget_election(factory, phase=Phase.EVALUATING, published=False)
+    out = tmp_path / "results.csv"
+
+    result = app.test_cli_runner().invoke(
+        args=["export", "budget_results", election.consultation.slug, "--out", str(out)]
+    )
+
+    assert result.exit_code == 1
+    assert not out.exists()
+
+
+# The links
+
+
+def test_moderator_panel_of_a_budget_consultation_links_the_budget_exports(
+    client, auth, factory, published
+):
+    auth.login(factory.moderator().email)
+    slug = published.consultation.slug
+
+    page = client.get(f"/consultations/{slug}", headers=ENGLISH).get_data(as_text=True)
+
+    assert f'href="{csv_url(published.consultation, "ballots", "comma")}"' in page
+    assert f'href="{csv_url(published.consultation, "budget_results", "excel_de")}"' in page
+    assert f'href="{pb_url(published.consultation)}"' in page
+    assert f'href="{csv_url(published.consultation, "results", "comma")}"' not in page
