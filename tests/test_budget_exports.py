@@ -292,3 +292,14 @@ def test_moderator_panel_of_a_budget_consultation_links_the_budget_exports(
     assert f'href="{csv_url(published.consultation, "budget_results", "excel_de")}"' in page
     assert f'href="{pb_url(published.consultation)}"' in page
     assert f'href="{csv_url(published.consultation, "results", "comma")}"' not in page
+
+
+def test_published_results_page_links_the_files_to_recompute_the_result(client, published):
+    slug = published.consultation.slug
+
+    page = client.get(f"/consultations/{slug}/results", headers=ENGLISH).get_data(as_text=True)
+
+    assert "Recompute the result yourself" in page
+    assert f'href="{csv_url(published.consultation, "ballots")}"' in page
+    assert f'href="{csv_url(published.consultation, "budget_results")}"' in page
+    assert f'href="{pb_url(published.consultation)}"' in page
