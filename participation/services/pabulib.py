@@ -407,7 +407,8 @@ def write(
     projects, votes = list(projects), list(votes)
     if "budget" not in meta:
         raise ValueError("META needs a budget")
-    meta_out = {"vote_type": APPROVAL} | dict(meta)
+    meta_out = dict(meta)
+    meta_out.setdefault("vote_type", APPROVAL)
     meta_out["num_projects"], meta_out["num_votes"] = len(projects), len(votes)
 
     buffer = io.StringIO()
