@@ -7,8 +7,8 @@ keep the results identical to pabutools:
 
 - ties (equal approvals) go to the project whose id is smaller *as a string* ("10" < "9");
 - a project that does not fit any more is skipped and the next one tried;
-- projects without any approval are funded too, last, if money is left and they fit;
-  a free project with approvals comes before everything else.
+- projects without any approval are funded too, last, if money is left and they fit; so are
+  free projects (cost 0): with cost satisfaction they bring no satisfaction, density 0.
 """
 
 from __future__ import annotations
@@ -24,11 +24,9 @@ def order(election: Election) -> list[str]:
     """All projects in the order greedy considers them."""
     approvals = election.approvals
 
-    def key(project: str) -> tuple[int, int, str]:
-        votes = approvals[project]
-        if votes and election.costs[project] == 0:
-            return (0, 0, project)  # infinite density: all free projects tie
-        return (1, -votes, project)
+    def key(project: str) -> tuple[int, str]:
+        density = approvals[project] if election.costs[project] > 0 else 0
+        return (-density, project)
 
     return sorted(election.costs, key=key)
 

@@ -20,7 +20,7 @@ def run(election: Election, per_voter: Fraction) -> tuple[list[str], dict[str, F
     for index, (ballot, _) in enumerate(groups):
         for project in ballot:
             supporters[project].append(index)
-    funded = sorted(p for p in costs if approvals[p] and costs[p] == 0)
+    funded: list[str] = []
     candidates = {p for p in costs if approvals[p] and costs[p] > 0}
     afford = {p: Fraction(1, approvals[p]) for p in candidates}
     shares: dict[str, Fraction] = {}
@@ -65,7 +65,7 @@ def add1(election: Election) -> tuple[list[str], int]:
     costs = election.costs
     approvals = election.approvals
     candidates = [p for p in costs if approvals[p] and costs[p] > 0]
-    previous = sorted(p for p in costs if approvals[p] and costs[p] == 0)
+    previous: list[str] = []
     per_voter = Fraction(election.budget, len(election.ballots))
     runs = 0
     while True:
