@@ -228,11 +228,33 @@ def test_import_is_recorded_in_the_audit_log(app, runner, tmp_path):
     with app.app_context():
         consultation = consultation_of(slug)
         event = db.session.scalar(
-            select(AuditEvent).where(AuditEvent.consultation_id == consultation.id)
+            select(AuditEvent).where(
+                AuditEvent.consultation_id == consultation.id,
+                AuditEvent.action == "consultation.imported",
+            )
         )
-        assert event.action == "consultation.imported"
         assert event.details["projects"] == 3 and event.details["ballots"] == 4
         assert set(event.details["project_ids"]) == {"1", "2", "10"}
+
+
+def test_import_counts_the_election_with_its_rule_and_publishes_it(app, runner, tmp_path):
+    """A past election is loaded to be recomputed: the import counts it with the file's rule
+    and publishes the result, like the city did."""
+    path = tmp_path / "small.pb"
+    path.write_text(SMALL)
+
+    slug = import_ok(runner, path)
+
+    with app.app_context():
+        consultation = consultation_of(slug)
+        assert consultation.results_published_at is not None
+        record = budget_results.tally_of(consultation)
+        assert record is not None and record.computed_by_id is None
+        assert record.rule is consultation.tally_rule
+        election = pabulib.to_election(pabulib.parse(SMALL))
+        expected = tally.count(election, consultation.tally_rule, consultation.min_approvals)
+        by_original = {pabulib.original_id(entry.proposal): entry for entry in record.entries}
+        assert {p for p, entry in by_original.items() if entry.funded} == set(expected.funded)
 
 
 # flask pb export

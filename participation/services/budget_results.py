@@ -155,78 +155,89 @@ def compute(consultation: Consultation, moderator: User) -> Tally:
             moderator,
             _l("The result can only be computed while the consultation is being evaluated."),
         )
-        if not consultation.budget:
-            raise DomainError(_l("The result cannot be computed without a budget."))
-        election, projects = election_for(consultation)
-        rule = consultation.tally_rule
-        comparison = tally.comparison_rule(rule)
-        outcome = tally.count(election, rule, consultation.min_approvals)
-        other = tally.count(election, comparison, consultation.min_approvals)
-
-        record = tally_of(consultation)
-        cleared = 0
-        if record is None:
-            record = Tally(consultation_id=consultation.id)
-            db.session.add(record)
-        else:
-            cleared = db.session.scalar(
-                db.select(db.func.count())
-                .select_from(TallyEntry)
-                .where(TallyEntry.tally_id == record.id, TallyEntry.override.is_not(None))
-            )
-            db.session.execute(delete(TallyEntry).where(TallyEntry.tally_id == record.id))
-            db.session.expire(record, ["entries"])
-        record.rule = rule
-        record.comparison_rule = comparison
-        record.min_approvals = consultation.min_approvals
-        record.budget = consultation.budget
-        record.ballot_count = len(election.ballots)
-        record.computed_at = utcnow()
-        record.computed_by_id = moderator.id
-        db.session.flush()
-
-        positions = {project: number for number, project in enumerate(outcome.funded, start=1)}
-        compared = set(other.funded)
-        approvals = election.approvals
-        db.session.add_all(
-            TallyEntry(
-                tally_id=record.id,
-                proposal_id=proposal.id,
-                cost=proposal.estimated_cost,
-                approvals=approvals[str(proposal.id)],
-                funded_by_rule=str(proposal.id) in positions,
-                position=positions.get(str(proposal.id)),
-                share_cents=_share_cents(rule, outcome, str(proposal.id)),
-                funded_by_comparison=str(proposal.id) in compared,
-            )
-            for proposal in projects
-        )
-        _mark_selected(consultation, [int(project) for project in outcome.funded])
-        audit.record(
-            actor=moderator,
-            action="results.computed",
-            subject_type="consultation",
-            subject_id=consultation.id,
-            consultation=consultation,
-            to_value=rule.value,
-            details={
-                "rule": rule.value,
-                "comparison_rule": comparison.value,
-                "min_approvals": consultation.min_approvals,
-                "ballots": len(election.ballots),
-                "budget": consultation.budget,
-                "funded": [int(project) for project in outcome.funded],
-                "cost": int(outcome.cost),
-                "left_over": int(outcome.left_over),
-                "comparison_funded": [int(project) for project in other.funded],
-                "comparison_cost": int(other.cost),
-                "overrides_cleared": cleared,
-            },
-        )
+        record = _count(consultation, moderator)
         db.session.commit()
     except DomainError:
         db.session.rollback()
         raise
+    return record
+
+
+def count_imported(consultation: Consultation) -> Tally:
+    """Count an election imported from a pabulib file (`flask pb import`), in the caller's
+    transaction: nobody computed it, the file's ballots did."""
+    return _count(consultation, None)
+
+
+def _count(consultation: Consultation, actor: User | None) -> Tally:
+    if not consultation.budget:
+        raise DomainError(_l("The result cannot be computed without a budget."))
+    election, projects = election_for(consultation)
+    rule = consultation.tally_rule
+    comparison = tally.comparison_rule(rule)
+    outcome = tally.count(election, rule, consultation.min_approvals)
+    other = tally.count(election, comparison, consultation.min_approvals)
+
+    record = tally_of(consultation)
+    cleared = 0
+    if record is None:
+        record = Tally(consultation_id=consultation.id)
+        db.session.add(record)
+    else:
+        cleared = db.session.scalar(
+            db.select(db.func.count())
+            .select_from(TallyEntry)
+            .where(TallyEntry.tally_id == record.id, TallyEntry.override.is_not(None))
+        )
+        db.session.execute(delete(TallyEntry).where(TallyEntry.tally_id == record.id))
+        db.session.expire(record, ["entries"])
+    record.rule = rule
+    record.comparison_rule = comparison
+    record.min_approvals = consultation.min_approvals
+    record.budget = consultation.budget
+    record.ballot_count = len(election.ballots)
+    record.computed_at = utcnow()
+    record.computed_by_id = actor.id if actor else None
+    db.session.flush()
+
+    positions = {project: number for number, project in enumerate(outcome.funded, start=1)}
+    compared = set(other.funded)
+    approvals = election.approvals
+    db.session.add_all(
+        TallyEntry(
+            tally_id=record.id,
+            proposal_id=proposal.id,
+            cost=proposal.estimated_cost,
+            approvals=approvals[str(proposal.id)],
+            funded_by_rule=str(proposal.id) in positions,
+            position=positions.get(str(proposal.id)),
+            share_cents=_share_cents(rule, outcome, str(proposal.id)),
+            funded_by_comparison=str(proposal.id) in compared,
+        )
+        for proposal in projects
+    )
+    _mark_selected(consultation, [int(project) for project in outcome.funded])
+    audit.record(
+        actor=actor,
+        action="results.computed",
+        subject_type="consultation",
+        subject_id=consultation.id,
+        consultation=consultation,
+        to_value=rule.value,
+        details={
+            "rule": rule.value,
+            "comparison_rule": comparison.value,
+            "min_approvals": consultation.min_approvals,
+            "ballots": len(election.ballots),
+            "budget": consultation.budget,
+            "funded": [int(project) for project in outcome.funded],
+            "cost": int(outcome.cost),
+            "left_over": int(outcome.left_over),
+            "comparison_funded": [int(project) for project in other.funded],
+            "comparison_cost": int(other.cost),
+            "overrides_cleared": cleared,
+        },
+    )
     return record
 
 

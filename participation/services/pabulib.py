@@ -64,7 +64,8 @@ from participation.models import (
     TallyRule,
     VotingMethod,
 )
-from participation.services import audit, tally
+from participation.models.base import utcnow
+from participation.services import audit, budget_results, tally
 from participation.services.ballots import generate_code
 
 SECTIONS = ("meta", "projects", "votes")
@@ -663,6 +664,10 @@ def _import(pb: PabulibFile, slug: str | None, source_name: str | None, notes: l
     categories = _categories(pb, consultation)
     proposal_ids = _proposals(pb, consultation, categories)
     ballots = _ballots(pb, consultation, proposal_ids)
+    # A past election: count it with its own rule and publish the result, so that its
+    # results page, ballots and file are there for everybody, as they were in the city.
+    budget_results.count_imported(consultation)
+    consultation.results_published_at = utcnow()
     audit.record(
         actor=None,
         action="consultation.imported",
