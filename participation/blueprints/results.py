@@ -124,11 +124,8 @@ def select_winners(slug: str):
 @bp.post("/consultations/<slug>/results/proposals/<int:proposal_id>/selection")
 @moderator_required
 def set_selection(slug: str, proposal_id: int):
-    consultation, _seen_as = _visible_consultation(slug)
-    proposal = _proposal_of(consultation, proposal_id)
     form = SelectionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    _consultation, _seen_as, proposal = _posted_for_proposal(slug, proposal_id, form)
     selected = form.selected.data == "1"
     try:
         results.set_selected(proposal, current_user, selected)
@@ -149,6 +146,16 @@ def _proposal_of(consultation, proposal_id: int) -> Proposal:
     if proposal.consultation_id != consultation.id:
         raise NotFound(_("This proposal does not exist."))
     return proposal
+
+
+def _posted_for_proposal(slug: str, proposal_id: int, form):
+    """The consultation, how it is seen and the proposal a moderator's form acts on: 404 when
+    either is not visible, then 400 when the form does not validate (a missing CSRF token)."""
+    consultation, seen_as = _visible_consultation(slug)
+    proposal = _proposal_of(consultation, proposal_id)
+    if not form.validate_on_submit():
+        abort(400)
+    return consultation, seen_as, proposal
 
 
 # Budget consultations: counting the ballots, overrides, promoting the funded projects
@@ -172,11 +179,8 @@ def compute_budget(slug: str):
 @bp.post("/consultations/<slug>/results/budget/projects/<int:proposal_id>/override")
 @moderator_required
 def override(slug: str, proposal_id: int):
-    consultation, seen_as = _visible_consultation(slug)
-    proposal = _proposal_of(consultation, proposal_id)
     form = OverrideForm()
-    if not form.validate_on_submit():
-        abort(400)
+    consultation, seen_as, proposal = _posted_for_proposal(slug, proposal_id, form)
     fund = form.fund.data == "1"
     try:
         budget_results.override(consultation, current_user, proposal, fund, form.reason.data)
@@ -205,10 +209,7 @@ def override(slug: str, proposal_id: int):
 @bp.post("/consultations/<slug>/results/budget/projects/<int:proposal_id>/override/clear")
 @moderator_required
 def clear_override(slug: str, proposal_id: int):
-    consultation, _seen_as = _visible_consultation(slug)
-    proposal = _proposal_of(consultation, proposal_id)
-    if not BudgetActionForm().validate_on_submit():
-        abort(400)
+    consultation, _seen_as, proposal = _posted_for_proposal(slug, proposal_id, BudgetActionForm())
     try:
         budget_results.clear_override(consultation, current_user, proposal)
     except DomainError as error:
