@@ -257,7 +257,15 @@ def _mark_selected(consultation: Consultation, funded_ids: list[int]) -> None:
 # Overrides
 
 
-def _entry_for(consultation: Consultation, proposal: Proposal) -> TallyEntry:
+def _changeable_entry(
+    consultation: Consultation, moderator: User | None, proposal: Proposal
+) -> TallyEntry:
+    """The project's entry in the stored result, for a moderator to change while evaluating."""
+    _require_evaluating(
+        consultation,
+        moderator,
+        _l("The result can only be changed while the consultation is being evaluated."),
+    )
     record = tally_of(consultation)
     if record is None:
         raise DomainError(_l("Please compute the result first."))
@@ -303,12 +311,7 @@ def override(
     Going back to the rule's own outcome is `clear_override`, not an override.
     """
     try:
-        _require_evaluating(
-            consultation,
-            moderator,
-            _l("The result can only be changed while the consultation is being evaluated."),
-        )
-        entry = _entry_for(consultation, proposal)
+        entry = _changeable_entry(consultation, moderator, proposal)
         if fund == entry.funded_by_rule:
             raise DomainError(
                 _l("The rule already funds this project.")
@@ -338,12 +341,7 @@ def override(
 def clear_override(consultation: Consultation, moderator: User, proposal: Proposal) -> TallyEntry:
     """Back to the rule's own outcome for this project."""
     try:
-        _require_evaluating(
-            consultation,
-            moderator,
-            _l("The result can only be changed while the consultation is being evaluated."),
-        )
-        entry = _entry_for(consultation, proposal)
+        entry = _changeable_entry(consultation, moderator, proposal)
         if entry.override is None:
             raise DomainError(_l("This project has no override."))
         previous, reason = entry.override, entry.override_reason
