@@ -35,6 +35,7 @@ from participation.models import (
 )
 from participation.models.base import utcnow
 from participation.services.errors import DomainError, NotAllowed
+from participation.services.voting import require_still_voting
 
 # Crockford's alphabet without the letters people confuse (I, L, O, U).
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -293,22 +294,10 @@ def _locked_ballot(consultation_id: int, user_id: int) -> Ballot | None:
     )
 
 
-def _require_still_voting(consultation_id: int) -> None:
-    """Read the phase again under a shared lock: a phase change waits for the ballots in
-    flight, and a ballot that waited for a phase change sees the new phase."""
-    phase = db.session.scalar(
-        select(Consultation.phase)
-        .where(Consultation.id == consultation_id)
-        .with_for_update(read=True)
-    )
-    if phase is not Phase.VOTING:
-        raise DomainError(NOT_VOTING)
-
-
 def _store(consultation: Consultation, user_id: int, proposal_ids: list[int | str]) -> Ballot:
     consultation_id = consultation.id
     ballot = _locked_ballot(consultation_id, user_id)
-    _require_still_voting(consultation_id)
+    require_still_voting(consultation_id, NOT_VOTING)
     checked = summary(consultation, proposal_ids)
     if not checked.ok:
         raise BallotRefused(checked.errors)

@@ -90,9 +90,9 @@ def _lock_citizen(user_id: int) -> None:
         )
 
 
-def _require_still_voting(consultation_id: int, closed: LazyString) -> None:
-    """Read the phase again under a shared lock: a phase change waits for the supports in
-    flight, and a support that waited for a phase change sees the new phase."""
+def require_still_voting(consultation_id: int, closed: LazyString) -> None:
+    """Read the phase again under a shared lock: a phase change waits for the votes (supports
+    or ballots) in flight, and a vote that waited for a phase change sees the new phase."""
     phase = db.session.scalar(
         select(Consultation.phase)
         .where(Consultation.id == consultation_id)
@@ -136,7 +136,7 @@ def support(proposal: Proposal, user: User | None) -> SupportState:
     cap = consultation.max_supports
     try:
         _lock_citizen(user_id)
-        _require_still_voting(consultation_id, NOT_VOTING)
+        require_still_voting(consultation_id, NOT_VOTING)
         if _find(proposal_id, user_id) is None:
             if cap is not None and _used(consultation_id, user_id) >= cap:
                 raise DomainError(
@@ -169,7 +169,7 @@ def withdraw_support(proposal: Proposal, user: User | None) -> SupportState:
     proposal_id, consultation_id, user_id = proposal.id, proposal.consultation_id, user.id
     try:
         _lock_citizen(user_id)
-        _require_still_voting(consultation_id, NOT_WITHDRAWABLE)
+        require_still_voting(consultation_id, NOT_WITHDRAWABLE)
     except DomainError:
         db.session.rollback()
         raise
