@@ -23,9 +23,10 @@ from flask_migrate import upgrade
 
 from participation import create_app
 from participation.extensions import db
-from participation.models import Consultation, Proposal
+from participation.models import Consultation, Proposal, User
 from tests import postgres
 from tests.factories import Factory
+from tests.helpers import attached
 
 BACKENDS = ("sqlite", "postgresql")
 _skipped_backends: dict[str, str] = {}
@@ -129,6 +130,18 @@ def ctx(app: Flask) -> Iterator[None]:
 @pytest.fixture
 def factory(app: Flask) -> Factory:
     return Factory(app)
+
+
+@pytest.fixture
+def moderator(factory: Factory, ctx: None) -> User:
+    """A moderator for service tests, attached to the `ctx` fixture's session."""
+    return attached(User, factory.moderator())
+
+
+@pytest.fixture
+def citizen(factory: Factory, ctx: None) -> User:
+    """A citizen for service tests, attached to the `ctx` fixture's session."""
+    return attached(User, factory.user())
 
 
 CSRF_INPUT = re.compile(

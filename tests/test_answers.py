@@ -22,14 +22,11 @@ from participation.services import answers, proposals
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 from participation.services.proposals import ProposalQuery
 from tests.conftest import csrf_token_from, login_with_csrf
+from tests.helpers import attached
 
 ENGLISH = {"Accept-Language": "en"}
 PROPOSAL_LINK = re.compile(r'<h3 class="h5 card-title"><a href="/proposals/(\d+)">')
 EXPLAINED = [Answer.UNDER_EVALUATION, Answer.ACCEPTED, Answer.REJECTED]
-
-
-def attached(model, instance):
-    return db.session.get(model, instance.id)
 
 
 def in_english(message) -> str:

@@ -34,6 +34,7 @@ from participation.services.consultations import ConsultationSettings
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 from tests.conftest import make_app
 from tests.factories import Factory
+from tests.helpers import attached
 
 CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 
@@ -62,11 +63,6 @@ def budget_vote(
 @pytest.fixture
 def vote(factory: Factory) -> BudgetVote:
     return budget_vote(factory)
-
-
-def attached(model, instance):
-    """The factory's detached object, loaded in the current session."""
-    return db.session.get(model, instance.id)
 
 
 def submit(consultation: Consultation, citizen: User, projects: list) -> Ballot:
@@ -101,11 +97,6 @@ def ballot_rows() -> tuple[int, int]:
 def settings(**overrides) -> ConsultationSettings:
     values = {"title": "Participatory budget", "voting_method": VotingMethod.BUDGET}
     return ConsultationSettings(**(values | {"budget": 50_000} | overrides))
-
-
-@pytest.fixture
-def moderator(factory, ctx) -> User:
-    return attached(User, factory.moderator())
 
 
 def test_moderator_sets_the_ballot_limits_and_the_counting_rule(moderator):

@@ -22,19 +22,15 @@ from participation.models import (
     Tally,
     TallyEntry,
     TallyRule,
-    User,
     VotingMethod,
 )
 from participation.services import budget_results, phases, promotion, tally
 from participation.services.ballots import generate_code
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 from tests.conftest import START
+from tests.helpers import attached, selected_ids
 
 REASON = "The two playgrounds cannot be built on the same site."
-
-
-def attached(model, instance):
-    return db.session.get(model, instance.id)
 
 
 def cast(factory, consultation, proposals, user=None) -> Ballot:
@@ -65,16 +61,6 @@ def budget_consultation(factory, costs, phase=Phase.EVALUATING, **fields):
         for minute, (name, cost) in enumerate(costs.items())
     }
     return consultation, projects
-
-
-@pytest.fixture
-def moderator(factory, ctx) -> User:
-    return attached(User, factory.moderator())
-
-
-@pytest.fixture
-def citizen(factory, ctx) -> User:
-    return attached(User, factory.user())
 
 
 @pytest.fixture
@@ -110,16 +96,6 @@ def entries(consultation) -> dict[int, TallyEntry]:
 
 def funded_by_rule(consultation) -> set[int]:
     return {pid for pid, entry in entries(consultation).items() if entry.funded_by_rule}
-
-
-def selected_ids(consultation) -> set[int]:
-    return set(
-        db.session.scalars(
-            db.select(Proposal.id).where(
-                Proposal.consultation_id == consultation.id, Proposal.selected.is_(True)
-            )
-        )
-    )
 
 
 def actions(consultation) -> list[AuditEvent]:

@@ -15,12 +15,9 @@ from participation.models import Comment, CommentState, Phase, Proposal, Proposa
 from participation.services import comments
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from tests.conftest import START
+from tests.helpers import attached
 
 OPEN_PHASES = [Phase.COLLECTING, Phase.VOTING, Phase.EVALUATING]
-
-
-def attached(model, instance):
-    return db.session.get(model, instance.id)
 
 
 def in_english(message) -> str:

@@ -11,6 +11,7 @@ from participation.models import AuditEvent, Category, Consultation, Phase, User
 from participation.services import consultations
 from participation.services.consultations import ConsultationSettings
 from participation.services.errors import NotAllowed, NotFound, ValidationFailed
+from tests.helpers import attached
 
 
 def settings(**overrides) -> ConsultationSettings:
@@ -23,11 +24,6 @@ def settings(**overrides) -> ConsultationSettings:
     return ConsultationSettings(**(values | overrides))
 
 
-def attached(model, instance):
-    """The factory's detached object, loaded in the test's own session."""
-    return db.session.get(model, instance.id)
-
-
 def consultation_count() -> int:
     return db.session.scalar(db.select(db.func.count()).select_from(Consultation))
 
@@ -38,16 +34,6 @@ def switch_to_budget_voting(created: Consultation, actor: User) -> None:
         settings(voting_method=VotingMethod.BUDGET, budget=10_000),
         actor,
     )
-
-
-@pytest.fixture
-def moderator(factory, ctx) -> User:
-    return attached(User, factory.moderator())
-
-
-@pytest.fixture
-def citizen(factory, ctx) -> User:
-    return attached(User, factory.user())
 
 
 def test_moderator_creates_a_consultation_with_what_they_filled_in(moderator):

@@ -22,14 +22,11 @@ from participation.models import (
 from participation.services import promotion
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 from participation.services.promotion import InitiativeQuery
+from tests.helpers import attached
 
 PLANNED = InitiativeStatus.PLANNED
 IN_PROGRESS = InitiativeStatus.IN_PROGRESS
 COMPLETED = InitiativeStatus.COMPLETED
-
-
-def attached(model, instance):
-    return db.session.get(model, instance.id)
 
 
 def stored_initiatives() -> list[Initiative]:
@@ -52,11 +49,6 @@ def promote(proposal, moderator, **overrides) -> Initiative:
         "progress_percent": 0,
     }
     return promotion.promote(proposal, moderator, **(settings | overrides))
-
-
-@pytest.fixture
-def moderator(factory, ctx) -> User:
-    return attached(User, factory.moderator())
 
 
 @pytest.fixture

@@ -27,10 +27,7 @@ from participation.services import accounts, moderation, proposals
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 from participation.services.proposals import ProposalQuery
 from tests.conftest import START
-
-
-def attached(model, instance):
-    return db.session.get(model, instance.id)
+from tests.helpers import attached
 
 
 def in_english(message) -> str:

@@ -19,13 +19,10 @@ from participation.models import (
 from participation.services import phases
 from participation.services.errors import DomainError, NotAllowed
 from tests.conftest import csrf_token_from, login_with_csrf
+from tests.helpers import attached
 
 ENGLISH = {"Accept-Language": "en"}
 ORDER = [Phase.DRAFT, Phase.COLLECTING, Phase.VOTING, Phase.EVALUATING, Phase.CLOSED]
-
-
-def attached(model, instance):
-    return db.session.get(model, instance.id)
 
 
 def phase_of(app, consultation) -> Phase:
@@ -73,11 +70,6 @@ def in_english(message) -> str:
 
 
 # The service
-
-
-@pytest.fixture
-def moderator(factory, ctx) -> User:
-    return attached(User, factory.moderator())
 
 
 def refused_change(created, target, actor, error=DomainError) -> DomainError:

@@ -13,12 +13,9 @@ from participation.services import proposals
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from participation.services.proposals import ProposalQuery, ProposalSort, ProposalText
 from tests.conftest import START
+from tests.helpers import attached
 
 NOT_COLLECTING = [Phase.DRAFT, Phase.VOTING, Phase.EVALUATING, Phase.CLOSED]
-
-
-def attached(model, instance):
-    return db.session.get(model, instance.id)
 
 
 def in_english(message) -> str:

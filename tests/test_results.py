@@ -13,27 +13,13 @@ from participation.models import (
     Phase,
     Proposal,
     ProposalState,
-    User,
     VotingMethod,
 )
 from participation.services import phases, results
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 from participation.services.results import Visibility, WinnerRule
 from tests.conftest import START
-
-
-def attached(model, instance):
-    return db.session.get(model, instance.id)
-
-
-def selected_ids(consultation) -> set[int]:
-    return set(
-        db.session.scalars(
-            db.select(Proposal.id).where(
-                Proposal.consultation_id == consultation.id, Proposal.selected.is_(True)
-            )
-        )
-    )
+from tests.helpers import attached, selected_ids
 
 
 def ranked_ids(consultation) -> list[int]:
@@ -49,16 +35,6 @@ def winner_events(consultation) -> list[AuditEvent]:
             )
         )
     )
-
-
-@pytest.fixture
-def moderator(factory, ctx) -> User:
-    return attached(User, factory.moderator())
-
-
-@pytest.fixture
-def citizen(factory, ctx) -> User:
-    return attached(User, factory.user())
 
 
 def consultation_with(factory, supports: list[int], costs=None, **fields) -> Consultation:

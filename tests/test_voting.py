@@ -30,6 +30,7 @@ from participation.services.errors import DomainError, NotAllowed, ValidationFai
 from participation.services.voting import SupportState
 from tests.conftest import make_app
 from tests.factories import Factory
+from tests.helpers import attached
 
 
 class Voting(NamedTuple):
@@ -49,11 +50,6 @@ def open_voting(factory: Factory, phase: Phase = Phase.VOTING, **consultation_fi
 @pytest.fixture
 def vote(factory: Factory) -> Voting:
     return open_voting(factory)
-
-
-def attached(model, instance):
-    """The factory's detached object, loaded in the current session."""
-    return db.session.get(model, instance.id)
 
 
 def support(proposal: Proposal, citizen: User) -> SupportState:
