@@ -48,6 +48,16 @@ class Factory:
             db.session.expunge(instance)
         return instance
 
+    def _save_with(self, instance: Any, relationship: str) -> Any:
+        """Like _save, with one relationship loaded before detaching, so it stays readable."""
+        with self.app.app_context():
+            db.session.add(instance)
+            db.session.commit()
+            db.session.refresh(instance)
+            getattr(instance, relationship)
+            db.session.expunge_all()
+        return instance
+
     def user(self, role: Role = Role.CITIZEN, **fields: Any) -> User:
         number = next(_sequence)
         with self.app.app_context():
@@ -83,13 +93,7 @@ class Factory:
         consultation.categories = [
             Category(name=name, position=position) for position, name in enumerate(categories)
         ]
-        with self.app.app_context():
-            db.session.add(consultation)
-            db.session.commit()
-            db.session.refresh(consultation)
-            consultation.categories  # noqa: B018 - load them before detaching
-            db.session.expunge_all()
-        return consultation
+        return self._save_with(consultation, "categories")
 
     def proposal(
         self,
@@ -189,10 +193,4 @@ class Factory:
             choices=[BallotChoice(proposal_id=proposal.id) for proposal in proposals],
             **fields,
         )
-        with self.app.app_context():
-            db.session.add(ballot)
-            db.session.commit()
-            db.session.refresh(ballot)
-            ballot.choices  # noqa: B018 - load them before detaching
-            db.session.expunge_all()
-        return ballot
+        return self._save_with(ballot, "choices")
