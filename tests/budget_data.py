@@ -1,10 +1,11 @@
 """Budget consultations with ballots and tallies, stored directly (without the services), for
-the tests of the pabulib format, `flask pb` and the budget exports."""
+the tests of the pabulib format, `flask pb`, the budget exports and the budget results."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -121,3 +122,45 @@ def store_tally(app: Flask, election: BudgetElection) -> None:
         ]  # fmt: skip
         db.session.add(tally)
         db.session.commit()
+
+
+def budget_consultation(factory: Factory, costs: dict, phase=Phase.EVALUATING, **fields):
+    """A budget consultation and its projects (named by the keys of `costs`, in that order)."""
+    fields.setdefault("budget", 120)
+    fields.setdefault("tally_rule", TallyRule.EQUAL_SHARES)
+    consultation = factory.consultation(phase=phase, voting_method=VotingMethod.BUDGET, **fields)
+    author = factory.user()
+    projects = {
+        name: factory.proposal(
+            consultation,
+            author,
+            title=f"Project {name}",
+            estimated_cost=cost,
+            created_at=START + timedelta(minutes=minute),
+        )
+        for minute, (name, cost) in enumerate(costs.items())
+    }
+    return consultation, projects
+
+
+def majority_and_minority_election(factory: Factory) -> tuple[Consultation, dict[str, Proposal]]:
+    """Budget 120; A, B and C cost 60 each. Voters 1-3 approve A and B, voter 4 only A, voters
+    5 and 6 only C (approvals: A 4, B 3, C 2).
+
+    Greedy funds A and B (120; C no longer fits).
+
+    Equal shares (cost utilities, Add1): each voter starts with 120/6 = 20. A costs each of its
+    4 supporters 15 and is chosen first; B's 3 supporters then hold 5 each (15 < 60), C's 2 hold
+    40 < 60: stop with {A}. Add1 raises the share: at 30 C's supporters can pay 30 each, so A
+    and C are funded (120); B becomes affordable after A only at 35 (3 * (35 - 15) = 60), but
+    then A, B and C (180) exceed the budget, so the last outcome within it stays: {A, C}, C's
+    supporters paying 30 each and A's 15.
+    """
+    consultation, projects = budget_consultation(factory, {"A": 60, "B": 60, "C": 60})
+    a, b, c = projects["A"], projects["B"], projects["C"]
+    for _ in range(3):
+        factory.ballot(consultation, None, [a, b])
+    factory.ballot(consultation, None, [a])
+    for _ in range(2):
+        factory.ballot(consultation, None, [c])
+    return consultation, projects

@@ -4,15 +4,12 @@ and promoting the funded projects."""
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 
 import pytest
 
 from participation.extensions import db
 from participation.models import (
     AuditEvent,
-    Ballot,
-    BallotChoice,
     Consultation,
     Initiative,
     Override,
@@ -22,68 +19,19 @@ from participation.models import (
     Tally,
     TallyEntry,
     TallyRule,
-    VotingMethod,
 )
 from participation.services import budget_results, phases, promotion, tally
-from participation.services.ballots import generate_code
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
-from tests.conftest import START
+from tests.budget_data import budget_consultation, majority_and_minority_election
 from tests.helpers import attached, selected_ids
 
 REASON = "The two playgrounds cannot be built on the same site."
 
 
-def cast(factory, consultation, proposals, user=None) -> Ballot:
-    """A stored ballot approving `proposals` (written directly, as the ballots service would)."""
-    ballot = Ballot(
-        consultation_id=consultation.id,
-        user_id=user.id if user is not None else None,
-        code=generate_code(),
-        choices=[BallotChoice(proposal_id=proposal.id) for proposal in proposals],
-    )
-    return factory._save(ballot)
-
-
-def budget_consultation(factory, costs, phase=Phase.EVALUATING, **fields):
-    """A budget consultation and its projects (named by the keys of `costs`, in that order)."""
-    fields.setdefault("budget", 120)
-    fields.setdefault("tally_rule", TallyRule.EQUAL_SHARES)
-    consultation = factory.consultation(phase=phase, voting_method=VotingMethod.BUDGET, **fields)
-    author = factory.user()
-    projects = {
-        name: factory.proposal(
-            consultation,
-            author,
-            title=f"Project {name}",
-            estimated_cost=cost,
-            created_at=START + timedelta(minutes=minute),
-        )
-        for minute, (name, cost) in enumerate(costs.items())
-    }
-    return consultation, projects
-
-
 @pytest.fixture
 def majority_and_minority(factory, ctx):
-    """Budget 120; A, B and C cost 60 each. Voters 1-3 approve A and B, voter 4 only A, voters
-    5 and 6 only C (approvals: A 4, B 3, C 2).
-
-    Greedy funds A and B (120; C no longer fits).
-
-    Equal shares (cost utilities, Add1): each voter starts with 120/6 = 20. A costs each of its
-    4 supporters 15 and is chosen first; B's 3 supporters then hold 5 each (15 < 60), C's 2 hold
-    40 < 60: stop with {A}. Add1 raises the share: at 30 C's supporters can pay 30 each, so A
-    and C are funded (120); B becomes affordable after A only at 35 (3 * (35 - 15) = 60), but
-    then A, B and C (180) exceed the budget, so the last outcome within it stays: {A, C}, C's
-    supporters paying 30 each and A's 15.
-    """
-    consultation, projects = budget_consultation(factory, {"A": 60, "B": 60, "C": 60})
-    a, b, c = projects["A"], projects["B"], projects["C"]
-    for _ in range(3):
-        cast(factory, consultation, [a, b])
-    cast(factory, consultation, [a])
-    for _ in range(2):
-        cast(factory, consultation, [c])
+    """The election of tests.budget_data.majority_and_minority_election, attached."""
+    consultation, projects = majority_and_minority_election(factory)
     return attached(Consultation, consultation), {
         name: attached(Proposal, p) for name, p in projects.items()
     }
@@ -126,7 +74,7 @@ def test_election_drops_the_choices_of_hidden_and_withdrawn_proposals(factory, c
     author = factory.user()
     hidden = factory.proposal(consultation, author, estimated_cost=10)
     withdrawn = factory.proposal(consultation, author, estimated_cost=10)
-    cast(factory, consultation, [projects["A"], hidden, withdrawn])
+    factory.ballot(consultation, None, [projects["A"], hidden, withdrawn])
     attached(Proposal, hidden).state = ProposalState.HIDDEN
     attached(Proposal, withdrawn).state = ProposalState.WITHDRAWN
     db.session.commit()
@@ -137,9 +85,9 @@ def test_election_drops_the_choices_of_hidden_and_withdrawn_proposals(factory, c
 def test_election_counts_empty_ballots_as_voters(factory, ctx):
     consultation, projects = budget_consultation(factory, {"A": 60})
     hidden = factory.proposal(consultation, factory.user(), estimated_cost=10)
-    cast(factory, consultation, [projects["A"]])
-    cast(factory, consultation, [])
-    cast(factory, consultation, [hidden])
+    factory.ballot(consultation, None, [projects["A"]])
+    factory.ballot(consultation, None, [])
+    factory.ballot(consultation, None, [hidden])
     attached(Proposal, hidden).state = ProposalState.HIDDEN
     db.session.commit()
     election, _ = budget_results.election_for(attached(Consultation, consultation))
@@ -149,9 +97,9 @@ def test_election_counts_empty_ballots_as_voters(factory, ctx):
 def test_election_leaves_out_the_ballots_of_other_consultations(factory, ctx):
     consultation, projects = budget_consultation(factory, {"A": 60})
     other, other_projects = budget_consultation(factory, {"X": 10})
-    cast(factory, consultation, [projects["A"]])
-    cast(factory, other, [other_projects["X"]])
-    cast(factory, other, [])
+    factory.ballot(consultation, None, [projects["A"]])
+    factory.ballot(other, None, [other_projects["X"]])
+    factory.ballot(other, None, [])
     election, _ = budget_results.election_for(attached(Consultation, consultation))
     assert election.ballots == (frozenset({str(projects["A"].id)}),)
 
@@ -252,7 +200,7 @@ def test_compute_is_audited_with_rule_and_totals(majority_and_minority, moderato
 @pytest.mark.parametrize("phase", [Phase.VOTING, Phase.CLOSED])
 def test_compute_outside_evaluating_is_refused(factory, moderator, phase):
     consultation, projects = budget_consultation(factory, {"A": 60}, phase=phase)
-    cast(factory, consultation, [projects["A"]])
+    factory.ballot(consultation, None, [projects["A"]])
     with pytest.raises(DomainError, match="being evaluated"):
         budget_results.compute(attached(Consultation, consultation), moderator)
     assert db.session.scalar(db.select(db.func.count()).select_from(Tally)) == 0

@@ -4,67 +4,30 @@ comparison with the other rule, and promoting the funded projects."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 
 from participation.extensions import db
 from participation.models import (
     AuditEvent,
-    Ballot,
-    BallotChoice,
     Consultation,
     Initiative,
     Phase,
     Tally,
     TallyEntry,
-    TallyRule,
-    VotingMethod,
 )
-from participation.services.ballots import generate_code
-from tests.conftest import START, csrf_token_from, login_with_csrf
+from tests.budget_data import majority_and_minority_election
+from tests.conftest import csrf_token_from, login_with_csrf
 
 ENGLISH = {"Accept-Language": "en"}
 REASON = "The two playgrounds cannot be built on the same site."
 
 
-def cast(factory, consultation, proposals) -> None:
-    factory._save(
-        Ballot(
-            consultation_id=consultation.id,
-            code=generate_code(),
-            choices=[BallotChoice(proposal_id=proposal.id) for proposal in proposals],
-        )
-    )
-
-
 @pytest.fixture
 def election(factory):
     """Budget 120, A, B, C cost 60 each; 3 voters approve A and B, 1 only A, 2 only C.
-    Equal shares funds A and C, greedy A and B (see tests/test_budget_results.py)."""
-    consultation = factory.consultation(
-        phase=Phase.EVALUATING,
-        voting_method=VotingMethod.BUDGET,
-        budget=120,
-        tally_rule=TallyRule.EQUAL_SHARES,
-    )
-    author = factory.user()
-    projects = {
-        name: factory.proposal(
-            consultation,
-            author,
-            title=f"Project {name}",
-            estimated_cost=60,
-            created_at=START + timedelta(minutes=minute),
-        )
-        for minute, name in enumerate("ABC")
-    }
-    for _ in range(3):
-        cast(factory, consultation, [projects["A"], projects["B"]])
-    cast(factory, consultation, [projects["A"]])
-    for _ in range(2):
-        cast(factory, consultation, [projects["C"]])
-    return consultation, projects
+    Equal shares funds A and C, greedy A and B (see tests/budget_data.py)."""
+    return majority_and_minority_election(factory)
 
 
 def url(consultation, rest: str = "") -> str:
