@@ -117,6 +117,19 @@ def csrf_client(csrf_app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
+def threaded_app(app: Flask) -> Iterator[Flask]:
+    """The same database for threads; on SQLite a writer waits up to 30 s for the lock."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    options: dict = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        options["connect_args"] = {"timeout": 30}
+    threaded = make_app(url, SQLALCHEMY_ENGINE_OPTIONS=options)
+    yield threaded
+    with threaded.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
 def ctx(app: Flask) -> Iterator[None]:
     """An application context for service tests (not for tests that send requests).
 

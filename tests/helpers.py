@@ -1,6 +1,13 @@
-"""Helpers for the service tests, which run inside the `ctx` fixture's application context."""
+"""Helpers for the service tests, which run inside the `ctx` fixture's application context
+(but for `at_the_same_moment`, whose threads open their own)."""
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Flask
 
 from participation.extensions import db
 from participation.models import Proposal
@@ -20,3 +27,28 @@ def selected_ids(consultation) -> set[int]:
             )
         )
     )
+
+
+def at_the_same_moment(
+    app: Flask, load: Callable[..., tuple], act: Callable[..., object], attempts: list[tuple]
+) -> list[object]:
+    """Run each attempt in its own thread, app context, session and connection: `load(*attempt)`
+    reads what it needs, then one barrier releases all threads into `act(*loaded)`. Returns what
+    each act returned or the error each attempt raised, in the order of the attempts."""
+    barrier = threading.Barrier(len(attempts))
+
+    def attempt(arguments: tuple) -> object:
+        with app.app_context():
+            try:
+                loaded = load(*arguments)
+                barrier.wait(timeout=30)
+                return act(*loaded)
+            except Exception as error:  # the test looks at every outcome
+                db.session.rollback()
+                return error
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=len(attempts)) as pool:
+        futures = [pool.submit(attempt, arguments) for arguments in attempts]
+        return [future.result() for future in futures]

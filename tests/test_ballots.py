@@ -6,9 +6,6 @@ when the ballot changes, also when two different ballots of one citizen arrive a
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import pytest
@@ -32,9 +29,8 @@ from participation.services import ballots, consultations
 from participation.services.ballots import BallotRefused
 from participation.services.consultations import ConsultationSettings
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
-from tests.conftest import make_app
 from tests.factories import Factory
-from tests.helpers import attached
+from tests.helpers import at_the_same_moment, attached
 
 CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 
@@ -507,41 +503,23 @@ def test_summary_over_the_limit_says_by_how_much(vote, ctx):
 # At the same moment: each thread has its own app context, session and connection
 
 
-@pytest.fixture
-def threaded_app(app: Flask) -> Iterator[Flask]:
-    """The same database for threads; on SQLite a writer waits up to 30 s for the lock."""
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    options: dict = {"pool_pre_ping": True}
-    if url.startswith("sqlite"):
-        options["connect_args"] = {"timeout": 30}
-    threaded = make_app(url, SQLALCHEMY_ENGINE_OPTIONS=options)
-    yield threaded
-    with threaded.app_context():
-        db.engine.dispose()
-
-
 def submit_at_the_same_moment(
     app: Flask, consultation_id: int, user_id: int, choices: list[list[int]]
 ) -> list[object]:
     """Submit each set of choices in its own thread, all released by one barrier; return the
     code each stored or the error each raised."""
-    barrier = threading.Barrier(len(choices))
 
-    def attempt(proposal_ids: list[int]) -> object:
-        with app.app_context():
-            try:
-                consultation = db.session.get(Consultation, consultation_id)
-                user = db.session.get(User, user_id)
-                barrier.wait(timeout=30)
-                return ballots.submit_ballot(consultation, user, proposal_ids).code
-            except Exception as error:  # the test looks at every outcome
-                db.session.rollback()
-                return error
-            finally:
-                db.session.remove()
+    def load(proposal_ids: list[int]) -> tuple:
+        return (
+            db.session.get(Consultation, consultation_id),
+            db.session.get(User, user_id),
+            proposal_ids,
+        )
 
-    with ThreadPoolExecutor(max_workers=len(choices)) as pool:
-        return list(pool.map(attempt, choices))
+    def submit(consultation: Consultation, user: User, proposal_ids: list[int]) -> str:
+        return ballots.submit_ballot(consultation, user, proposal_ids).code
+
+    return at_the_same_moment(app, load, submit, [(ids,) for ids in choices])
 
 
 @pytest.mark.parametrize("existing", [False, True], ids=["first ballot", "changed ballot"])

@@ -3,9 +3,7 @@ also when requests arrive at the same moment."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from typing import NamedTuple
 
 import pytest
@@ -28,9 +26,8 @@ from participation.services import consultations, voting
 from participation.services.consultations import ConsultationSettings
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 from participation.services.voting import SupportState
-from tests.conftest import make_app
 from tests.factories import Factory
-from tests.helpers import attached
+from tests.helpers import at_the_same_moment, attached
 
 
 class Voting(NamedTuple):
@@ -293,48 +290,28 @@ def test_cap_is_refused_for_budget_voting(ctx, factory):
 # At the same moment: each thread has its own app context, session and connection
 
 
-@pytest.fixture
-def threaded_app(app: Flask) -> Iterator[Flask]:
-    """The same database for threads; on SQLite a writer waits up to 30 s for the lock."""
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    options: dict = {"pool_pre_ping": True}
-    if url.startswith("sqlite"):
-        options["connect_args"] = {"timeout": 30}
-    threaded = make_app(url, SQLALCHEMY_ENGINE_OPTIONS=options)
-    yield threaded
-    with threaded.app_context():
-        db.engine.dispose()
-
-
 Action = Callable[[Proposal, User], SupportState]
 
 
-def at_the_same_moment(app: Flask, attempts: list[tuple[Action, int, int]]) -> list[object]:
+def supports_at_the_same_moment(
+    app: Flask, attempts: list[tuple[Action, int, int]]
+) -> list[object]:
     """Run each (action, proposal id, user id) in its own thread, all released by one barrier;
     return what each returned or raised."""
-    barrier = threading.Barrier(len(attempts))
 
-    def attempt(action: Action, proposal_id: int, user_id: int) -> object:
-        with app.app_context():
-            try:
-                proposal = db.session.get(Proposal, proposal_id)
-                proposal.consultation  # noqa: B018 - load it before the race starts
-                user = db.session.get(User, user_id)
-                barrier.wait(timeout=30)
-                return action(proposal, user)
-            except Exception as error:  # the test looks at every outcome
-                db.session.rollback()
-                return error
-            finally:
-                db.session.remove()
+    def load(action: Action, proposal_id: int, user_id: int) -> tuple:
+        proposal = db.session.get(Proposal, proposal_id)
+        proposal.consultation  # noqa: B018 - load it before the race starts
+        return action, proposal, db.session.get(User, user_id)
 
-    with ThreadPoolExecutor(max_workers=len(attempts)) as pool:
-        futures = [pool.submit(attempt, *arguments) for arguments in attempts]
-        return [future.result() for future in futures]
+    def act(action: Action, proposal: Proposal, user: User) -> SupportState:
+        return action(proposal, user)
+
+    return at_the_same_moment(app, load, act, attempts)
 
 
 def test_same_support_sent_twice_at_once_is_stored_once(app, threaded_app, vote):
-    outcomes = at_the_same_moment(
+    outcomes = supports_at_the_same_moment(
         threaded_app, [(voting.support, vote.proposal.id, vote.citizen.id)] * 2
     )
     with app.app_context():
@@ -344,7 +321,7 @@ def test_same_support_sent_twice_at_once_is_stored_once(app, threaded_app, vote)
 
 def test_many_supports_of_one_proposal_at_once_are_all_counted(app, threaded_app, factory, vote):
     citizens = [factory.user() for _ in range(6)]
-    at_the_same_moment(
+    supports_at_the_same_moment(
         threaded_app, [(voting.support, vote.proposal.id, citizen.id) for citizen in citizens]
     )
     with app.app_context():
@@ -355,7 +332,7 @@ def test_cap_holds_when_supports_of_different_proposals_arrive_at_once(app, thre
     vote = open_voting(factory, max_supports=2)
     author = factory.user()
     proposals = [factory.proposal(vote.consultation, author) for _ in range(6)]
-    outcomes = at_the_same_moment(
+    outcomes = supports_at_the_same_moment(
         threaded_app,
         [(voting.support, proposal.id, vote.citizen.id) for proposal in proposals],
     )
@@ -376,7 +353,7 @@ def support_in_context(app: Flask, proposal: Proposal, citizen: User) -> None:
 def test_support_and_withdrawal_at_once_leave_a_true_count(app, threaded_app, factory, vote):
     support_in_context(app, vote.proposal, vote.citizen)
     other = factory.user()
-    at_the_same_moment(
+    supports_at_the_same_moment(
         threaded_app,
         [
             (voting.withdraw_support, vote.proposal.id, vote.citizen.id),
