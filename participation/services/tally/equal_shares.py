@@ -81,19 +81,26 @@ class _Horizon:
     def keep(self, left: Affine, right: Affine, difference: Q, or_equal: bool = False) -> None:
         """Record that `left - right` (= `difference` at t, not zero unless `or_equal`) keeps
         its sign; with `or_equal`, that `left >= right` stays true."""
+        until = self.until_of(left, right, difference, or_equal)
+        if until is not None:
+            self.limit(until)
+
+    def until_of(
+        self, left: Affine, right: Affine, difference: Q, or_equal: bool = False
+    ) -> int | None:
+        """The first raise at which `keep` could fail, None for never."""
         slope = left[1] - right[1]
         if difference == 0:
             if slope < 0 or (slope > 0 and not or_equal):
-                self.limit(self.t + 1)
-            return
+                return self.t + 1
+            return None
         if slope == 0 or (slope > 0) == (difference > 0):
-            return  # moving apart
+            return None  # moving apart
         crossing = self.t - difference / slope  # > t
         floor = int(crossing.numerator // crossing.denominator)
         if or_equal:
-            self.limit(floor + 1)  # equality at the crossing is still fine
-        else:
-            self.limit(floor + 1 if floor < crossing else floor)  # ceil
+            return floor + 1  # equality at the crossing is still fine
+        return floor + 1 if floor < crossing else floor  # ceil
 
 
 class _Price:
@@ -115,7 +122,21 @@ class _Price:
 class _Round:
     chosen: int | None  # candidate index, None: the count ended
     until: int | None  # recount from the first raise >= until
-    undo: list = field(default_factory=list)
+    alpha: Affine | None = None
+    log: list = field(default_factory=list)  # the changes, to undo and redo them
+    removed: list[int] = field(default_factory=list)  # out of reach
+    exhausted: list[int] = field(default_factory=list)  # classes that paid all they had
+
+    def stale_at(self, t: int) -> bool:
+        return self.until is not None and self.until <= t
+
+    def same_change(self, other: _Round) -> bool:
+        return (
+            self.chosen == other.chosen
+            and self.alpha == other.alpha
+            and sorted(self.removed) == sorted(other.removed)
+            and sorted(self.exhausted) == sorted(other.exhausted)
+        )
 
 
 class _Count:
@@ -135,7 +156,12 @@ class _Count:
 
         # Class 0 holds every voter who supports a candidate; classes split as projects are
         # funded. Classes are numbered like a stack, so undoing a split frees the last one.
-        self.members: list[list[int]] = [list(range(len(self.ballots)))]
+        # The class of every group of identical ballots, and the groups behind each project.
+        self.class_of: list[int] = [0] * len(self.ballots)
+        self.groups_of: list[list[int]] = [[] for _ in self.names]
+        for group, ballot in enumerate(self.ballots):
+            for candidate in ballot:
+                self.groups_of[candidate].append(group)
         self.sizes: list[int] = [sum(self.weights)]
         self.budgets: list[Affine] = [self.start]
         self.supporters: list[dict[int, int]] = [{} for _ in self.names]
@@ -153,7 +179,6 @@ class _Count:
         # Budgets of classes at the raise being counted, computed when first needed.
         self.values: dict[int, Fraction] = {}
         self.values_at = 0
-        self.split_cache: dict[int, tuple[list[int], dict[int, tuple]]] = {}
         self.bound_values: dict[int, tuple[int, Q]] = {}
 
     def _value(self, klass: int, t: int) -> Fraction:
@@ -213,8 +238,8 @@ class _Count:
         only the chosen project's poor supporters, and the comparisons of the other projects'
         formulas with the chosen price, limit how long this round stays valid.
         """
+        round_ = _Round(chosen=None, until=None)
         horizon = _Horizon(t)
-        undo: list = []
         best: _Price | None = None
         tied: list[int] = []
         priced: list[tuple[int, _Price]] = []
@@ -227,19 +252,17 @@ class _Count:
             price = self._price(candidate, t)
             if price.price is None:  # out of reach: available < cost
                 horizon.keep(price.alpha, (self.costs[candidate], ZERO), price.value)
-                self.alive.discard(candidate)
-                undo.append(("revive", candidate))
+                self._remove(candidate, round_)
                 continue
-            undo.append(("bound", candidate, self.bounds[candidate]))
-            self.bounds[candidate] = price.price
-            self.bound_values[candidate] = (t, price.price_value)
+            self._set_bound(candidate, price, t, round_)
             priced.append((candidate, price))
             if best is None or price.price_value < best.price_value:
                 best, tied = price, [candidate]
             elif price.price_value == best.price_value:
                 tied.append(candidate)
         if best is None:
-            return _Round(chosen=None, until=horizon.until, undo=undo)
+            round_.until = horizon.until
+            return round_
         chosen = min(tied, key=lambda c: self.names[c])
         # Tied projects have the same price (alpha / cost), not the same alpha.
         best = next(price for candidate, price in priced if candidate == chosen)
@@ -253,113 +276,119 @@ class _Count:
                     or_equal=self.names[candidate] > name,
                 )
         for candidate in unpriced:
-            horizon.keep(
-                self.bounds[candidate],
-                best.price,
-                self._bound_value(candidate, t) - best.price_value,
-                or_equal=self.names[candidate] > name,
-            )
+            or_equal = self.names[candidate] > name
+            bound = self.bounds[candidate]
+            difference = self._bound_value(candidate, t) - best.price_value
+            until = horizon.until_of(bound, best.price, difference, or_equal)
+            if until is not None and until <= t + 1:
+                # An old lower bound about to reach the best price: price the project now
+                # (at least as high), rather than recount from here at the next raise.
+                price = self._price(candidate, t)
+                if price.price is None:
+                    horizon.keep(price.alpha, (self.costs[candidate], ZERO), price.value)
+                    self._remove(candidate, round_)
+                    continue
+                self._set_bound(candidate, price, t, round_)
+                horizon.keep(
+                    price.price, best.price, price.price_value - best.price_value, or_equal
+                )
+            elif until is not None:
+                horizon.limit(until)
         # The chosen project's price is exact only while its poor supporters stay poor.
         for amount, _, klass in best.poor:
             horizon.keep(self.budgets[klass], best.alpha, amount - best.value)
-        self._fund(chosen, best.alpha, t, undo)
-        return _Round(chosen=chosen, until=horizon.until, undo=undo)
+        self._fund(chosen, best.alpha, t, round_)
+        round_.until = horizon.until
+        return round_
 
-    def _fund(self, chosen: int, alpha: Affine, t: int, undo: list) -> None:
+    # -- changes of state, each logged so that a round can be undone and done again ----------
+
+    def _remove(self, candidate: int, round_: _Round) -> None:
+        self.alive.discard(candidate)
+        round_.log.append(("remove", candidate))
+        round_.removed.append(candidate)
+
+    def _set_bound(self, candidate: int, price: _Price, t: int, round_: _Round) -> None:
+        round_.log.append(("bound", candidate, self.bounds[candidate], price.price))
+        self.bounds[candidate] = price.price
+        self.bound_values[candidate] = (t, price.price_value)
+
+    def _fund(self, chosen: int, alpha: Affine, t: int, round_: _Round) -> None:
+        round_.chosen, round_.alpha = chosen, alpha
         alpha_value = _value(alpha, t)
         self.alive.discard(chosen)
         self.funded.append(chosen)
         self.shares[chosen] = alpha
-        undo.append(("unfund", chosen))
-        for klass in self._split_supporters(chosen, undo):
+        round_.log.append(("fund", chosen, alpha))
+        for klass in self._split_supporters(chosen, round_):
             budget = self.budgets[klass]
             if budget is EXHAUSTED:
                 continue
-            undo.append(("budget", klass, budget))
             before = self._value(klass, t)
             if before < alpha_value:
-                self.budgets[klass] = EXHAUSTED
-                self.values[klass] = ZERO
+                after, after_value = EXHAUSTED, ZERO
+                round_.exhausted.append(klass)
             else:
-                self.budgets[klass] = (budget[0] - alpha[0], budget[1] - alpha[1])
-                self.values[klass] = before - alpha_value
+                after = (budget[0] - alpha[0], budget[1] - alpha[1])
+                after_value = before - alpha_value
+            round_.log.append(("budget", klass, budget, after))
+            self.budgets[klass] = after
+            self.values[klass] = after_value
 
-    def _split_supporters(self, chosen: int, undo: list) -> list[int]:
+    def _split_supporters(self, chosen: int, round_: _Round) -> list[int]:
         """Split every class that can still pay into the supporters of `chosen` and the
-        others; return the classes of its supporters.
-
-        How a class splits depends only on its members, not on the raise: each split is
-        computed once and replayed when a later raise funds the same project from the same
-        class again (classes are identified by their list of members, which undoing a split
-        restores).
-        """
+        others; return the classes of its supporters."""
+        ballots, weights, class_of = self.ballots, self.weights, self.class_of
+        budgets, alive = self.budgets, self.alive
+        moving: dict[int, list[int]] = {}
+        for group in self.groups_of[chosen]:
+            klass = class_of[group]
+            if budgets[klass] is not EXHAUSTED:  # exhausted voters never pay again
+                moving.setdefault(klass, []).append(group)
         paying = []
-        for klass, count in list(self.supporters[chosen].items()):
-            if self.budgets[klass] is EXHAUSTED:
-                continue  # these voters never pay again: no need to tell them apart
+        for klass, groups in moving.items():
+            count = self.supporters[chosen][klass]
             if count == self.sizes[klass]:
                 paying.append(klass)
                 continue
-            members = self.members[klass]
-            known = self.split_cache.get(id(members))
-            if known is None or known[0] is not members:
-                known = self.split_cache[id(members)] = (members, {})
-            split = known[1].get(chosen)
-            if split is None:
-                split = known[1][chosen] = self._compute_split(members, chosen)
-            staying, moving, deltas = split
-            new = len(self.sizes)
-            undo.append(("split", klass, members, deltas))
-            self.members[klass] = staying
-            self.members.append(moving)
-            self.sizes[klass] -= count
-            self.sizes.append(count)
-            self.budgets.append(self.budgets[klass])
-            for candidate, weight in deltas:
-                counts = self.supporters[candidate]
-                left = counts[klass] - weight
-                if left:
-                    counts[klass] = left
-                else:
-                    del counts[klass]
-                counts[new] = weight
-            paying.append(new)
+            deltas: Counter[int] = Counter()
+            for group in groups:
+                weight = weights[group]
+                for candidate in ballots[group]:
+                    # Only projects still in the running need their supporters counted; the
+                    # others' counts stay as they were when they left, which undoing needs.
+                    if candidate in alive:
+                        deltas[candidate] += weight
+            if not deltas:
+                # After paying, these voters support nothing still in the running: what they
+                # have left never matters again, so they need no class of their own.
+                continue
+            split = ("split", klass, groups, tuple(deltas.items()), count)
+            round_.log.append(split)
+            paying.append(self._split(*split[1:]))
         return paying
 
-    def _compute_split(self, members: list[int], chosen: int) -> tuple:
-        ballots, weights = self.ballots, self.weights
-        moving, staying = [], []
-        for group in members:
-            (moving if chosen in ballots[group] else staying).append(group)
-        deltas: dict[int, int] = {}
-        for group in moving:
-            weight = weights[group]
-            for candidate in ballots[group]:
-                deltas[candidate] = deltas.get(candidate, 0) + weight
-        return staying, moving, tuple(deltas.items())
+    def _split(self, klass: int, groups: list[int], deltas: tuple, count: int) -> int:
+        new = len(self.sizes)
+        for group in groups:
+            self.class_of[group] = new
+        self.sizes[klass] -= count
+        self.sizes.append(count)
+        self.budgets.append(self.budgets[klass])
+        for candidate, weight in deltas:
+            counts = self.supporters[candidate]
+            left = counts[klass] - weight
+            if left:
+                counts[klass] = left
+            else:
+                del counts[klass]
+            counts[new] = weight
+        return new
 
-    def _undo(self, round_: _Round) -> None:
-        for entry in reversed(round_.undo):
-            kind = entry[0]
-            if kind == "revive":
-                self.alive.add(entry[1])
-            elif kind == "bound":
-                self.bounds[entry[1]] = entry[2]
-                self.bound_values.pop(entry[1], None)
-            elif kind == "unfund":
-                self.alive.add(entry[1])
-                self.funded.pop()
-                del self.shares[entry[1]]
-            elif kind == "budget":
-                self.budgets[entry[1]] = entry[2]
-                self.values.pop(entry[1], None)
-            else:  # split
-                self._merge(*entry[1:])
-
-    def _merge(self, klass: int, members: list[int], deltas: tuple) -> None:
+    def _merge(self, klass: int, groups: list[int], deltas: tuple, count: int) -> None:
         new = len(self.sizes) - 1
-        self.members.pop()
-        self.members[klass] = members
+        for group in groups:
+            self.class_of[group] = klass
         self.sizes[klass] += self.sizes.pop()
         self.budgets.pop()
         self.values.pop(new, None)
@@ -368,24 +397,75 @@ class _Count:
             del counts[new]
             counts[klass] = counts.get(klass, 0) + weight
 
+    def _undo(self, round_: _Round) -> None:
+        for entry in reversed(round_.log):
+            kind = entry[0]
+            if kind == "remove":
+                self.alive.add(entry[1])
+            elif kind == "bound":
+                self.bounds[entry[1]] = entry[2]
+                self.bound_values.pop(entry[1], None)
+            elif kind == "fund":
+                self.alive.add(entry[1])
+                self.funded.pop()
+                del self.shares[entry[1]]
+            elif kind == "budget":
+                self.budgets[entry[1]] = entry[2]
+                self.values.pop(entry[1], None)
+            else:
+                self._merge(*entry[1:])
+
+    def _redo(self, round_: _Round) -> None:
+        for entry in round_.log:
+            kind = entry[0]
+            if kind == "remove":
+                self.alive.discard(entry[1])
+            elif kind == "bound":
+                self.bounds[entry[1]] = entry[3]
+                self.bound_values.pop(entry[1], None)
+            elif kind == "fund":
+                self.alive.discard(entry[1])
+                self.funded.append(entry[1])
+                self.shares[entry[1]] = entry[2]
+            elif kind == "budget":
+                self.budgets[entry[1]] = entry[3]
+                self.values.pop(entry[1], None)
+            else:
+                self._split(*entry[1:])
+
     # -- the whole count at one raise --------------------------------------------------------
 
     def count(self, t: int) -> int | None:
-        """Bring the count to raise t; returns the next raise at which it may differ."""
-        keep = 0
-        while keep < len(self.rounds) and (
-            self.rounds[keep].until is None or self.rounds[keep].until > t
-        ):
-            keep += 1
-        while len(self.rounds) > keep:
-            self._undo(self.rounds.pop())
-        if not self.rounds or self.rounds[-1].chosen is not None:
-            while True:
-                round_ = self._step(t)
-                self.rounds.append(round_)
-                if round_.chosen is None:
-                    break
-        limits = [r.until for r in self.rounds if r.until is not None]
+        """Bring the count to raise t; returns the next raise at which it may differ.
+
+        Rounds still certain at t are kept. From the first that is not, rounds are counted
+        again; as long as a recounted round changes the state exactly as before (same project,
+        same payment, same supporters left without money, same projects out of reach), the
+        old rounds after it are done again without counting, while they are certain.
+        """
+        rounds = self.rounds
+        first = 0
+        while first < len(rounds) and not rounds[first].stale_at(t):
+            first += 1
+        stale = rounds[first:]
+        for round_ in reversed(stale):
+            self._undo(round_)
+        del rounds[first:]
+        index = 0  # in `stale`, while the recount follows it
+        while not rounds or rounds[-1].chosen is not None:
+            old = stale[index] if index < len(stale) else None
+            if old is not None and index > 0 and not old.stale_at(t):
+                self._redo(old)
+                rounds.append(old)
+                index += 1
+                continue
+            new = self._step(t)
+            rounds.append(new)
+            if old is not None and new.same_change(old):
+                index += 1
+            else:
+                stale = []
+        limits = [r.until for r in rounds if r.until is not None]
         return min(limits) if limits else None
 
     def shares_at(self, t: int) -> dict[str, Fraction]:

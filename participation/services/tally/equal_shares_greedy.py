@@ -14,7 +14,11 @@ NAME = "equal_shares_greedy"
 
 
 def count(election: Election) -> Outcome:
-    first = equal_shares.count(election)
+    return complete(election, equal_shares.count(election))
+
+
+def complete(election: Election, first: Outcome) -> Outcome:
+    """The equal-shares outcome `first`, with what is left spent greedily."""
     added = greedy.complete(election, first.funded)
     funded = first.funded + tuple(added)
     return Outcome(
