@@ -179,7 +179,8 @@ class _Count:
         # Budgets of classes at the raise being counted, computed when first needed.
         self.values: dict[int, Fraction] = {}
         self.values_at = 0
-        self.bound_values: dict[int, tuple[int, Q]] = {}
+        self.bound_values: dict[int, Q] = {}
+        self.bound_values_at = 0
 
     def _value(self, klass: int, t: int) -> Fraction:
         if t != self.values_at:
@@ -223,11 +224,17 @@ class _Count:
         price = (alpha[0] / cost, alpha[1] / cost)
         return _Price(price, (cost - paid) / remaining, alpha, entries[:poor], cost)
 
-    def _bound_value(self, candidate: int, t: int) -> Q:
-        cached = self.bound_values.get(candidate)
-        if cached is None or cached[0] != t:
-            cached = self.bound_values[candidate] = (t, _value(self.bounds[candidate], t))
-        return cached[1]
+    def _bound_values(self, t: int) -> dict[int, Q]:
+        """The lower bounds of the projects in the running, at raise t."""
+        values = self.bound_values
+        if self.bound_values_at != t:
+            values.clear()
+            self.bound_values_at = t
+        bounds = self.bounds
+        for candidate in self.alive:
+            if candidate not in values:
+                values[candidate] = _value(bounds[candidate], t)
+        return values
 
     def _step(self, t: int) -> _Round:
         """One round at raise t, with the comparisons its outcome rests on.
@@ -243,10 +250,11 @@ class _Count:
         best: _Price | None = None
         tied: list[int] = []
         priced: list[tuple[int, _Price]] = []
-        order = sorted(self.alive, key=lambda c: self._bound_value(c, t))
+        bound_values = self._bound_values(t)
+        order = sorted(self.alive, key=bound_values.__getitem__)
         unpriced = []
         for candidate in order:
-            if best is not None and self._bound_value(candidate, t) > best.price_value:
+            if best is not None and bound_values[candidate] > best.price_value:
                 unpriced.append(candidate)
                 continue
             price = self._price(candidate, t)
@@ -275,10 +283,13 @@ class _Count:
                     price.price_value - best.price_value,
                     or_equal=self.names[candidate] > name,
                 )
+        best_slope = best.price[1]
         for candidate in unpriced:
-            or_equal = self.names[candidate] > name
             bound = self.bounds[candidate]
-            difference = self._bound_value(candidate, t) - best.price_value
+            if bound[1] >= best_slope:
+                continue  # above the best price and not falling faster: stays above
+            or_equal = self.names[candidate] > name
+            difference = bound_values[candidate] - best.price_value
             until = horizon.until_of(bound, best.price, difference, or_equal)
             if until is not None and until <= t + 1:
                 # An old lower bound about to reach the best price: price the project now
@@ -311,7 +322,7 @@ class _Count:
     def _set_bound(self, candidate: int, price: _Price, t: int, round_: _Round) -> None:
         round_.log.append(("bound", candidate, self.bounds[candidate], price.price))
         self.bounds[candidate] = price.price
-        self.bound_values[candidate] = (t, price.price_value)
+        self.bound_values[candidate] = price.price_value
 
     def _fund(self, chosen: int, alpha: Affine, t: int, round_: _Round) -> None:
         round_.chosen, round_.alpha = chosen, alpha
