@@ -180,6 +180,11 @@ class _Count:
         self.values: dict[int, Fraction] = {}
         self.values_at = 0
         self.bound_values: dict[int, Q] = {}
+        # How each class came about, as a number (0: everybody), and the split cache by it.
+        self.paths: list[int] = [0]
+        self.parent_paths: list[int] = []
+        self.path_ids: dict[tuple[int, int, bool], int] = {}
+        self.split_cache: dict[tuple[int, int], tuple[list[int], tuple]] = {}
         self.bound_values_at = 0
 
     def _value(self, klass: int, t: int) -> Fraction:
@@ -348,41 +353,72 @@ class _Count:
 
     def _split_supporters(self, chosen: int, round_: _Round) -> list[int]:
         """Split every class that can still pay into the supporters of `chosen` and the
-        others; return the classes of its supporters."""
-        ballots, weights, class_of = self.ballots, self.weights, self.class_of
-        budgets, alive = self.budgets, self.alive
-        moving: dict[int, list[int]] = {}
-        for group in self.groups_of[chosen]:
-            klass = class_of[group]
-            if budgets[klass] is not EXHAUSTED:  # exhausted voters never pay again
-                moving.setdefault(klass, []).append(group)
+        others; return the classes of its supporters.
+
+        A class's members follow from how it came about (which funded projects its voters
+        supported or not), so a split is worked out once per class and project and found
+        again when a later raise funds the same project from the same class.
+        """
+        budgets, alive, paths = self.budgets, self.alive, self.paths
         paying = []
-        for klass, groups in moving.items():
-            count = self.supporters[chosen][klass]
+        buckets: dict[int, list[int]] | None = None
+        for klass, count in list(self.supporters[chosen].items()):
+            if budgets[klass] is EXHAUSTED:
+                continue  # these voters never pay again
             if count == self.sizes[klass]:
                 paying.append(klass)
                 continue
-            deltas: Counter[int] = Counter()
-            for group in groups:
-                weight = weights[group]
-                for candidate in ballots[group]:
-                    # Only projects still in the running need their supporters counted; the
-                    # others' counts stay as they were when they left, which undoing needs.
-                    if candidate in alive:
-                        deltas[candidate] += weight
+            key = (paths[klass], chosen)
+            split = self.split_cache.get(key)
+            if split is None:
+                if buckets is None:
+                    buckets = self._buckets(chosen)
+                split = self.split_cache[key] = self._work_out_split(buckets[klass])
+            groups, all_deltas = split
+            # Only projects still in the running need their supporters counted; the others'
+            # counts stay as they were when they left, which undoing needs.
+            deltas = tuple((c, weight) for c, weight in all_deltas if c in alive)
             if not deltas:
                 # After paying, these voters support nothing still in the running: what they
                 # have left never matters again, so they need no class of their own.
                 continue
-            split = ("split", klass, groups, tuple(deltas.items()), count)
-            round_.log.append(split)
-            paying.append(self._split(*split[1:]))
+            entry = ("split", klass, groups, deltas, count, chosen)
+            round_.log.append(entry)
+            paying.append(self._split(*entry[1:]))
         return paying
 
-    def _split(self, klass: int, groups: list[int], deltas: tuple, count: int) -> int:
+    def _buckets(self, chosen: int) -> dict[int, list[int]]:
+        """The supporters of `chosen`, by class."""
+        class_of = self.class_of
+        buckets: dict[int, list[int]] = {}
+        for group in self.groups_of[chosen]:
+            buckets.setdefault(class_of[group], []).append(group)
+        return buckets
+
+    def _work_out_split(self, groups: list[int]) -> tuple[list[int], tuple]:
+        ballots, weights = self.ballots, self.weights
+        deltas: Counter[int] = Counter()
+        for group in groups:
+            weight = weights[group]
+            for candidate in ballots[group]:
+                deltas[candidate] += weight
+        return groups, tuple(deltas.items())
+
+    def _path(self, parent: int, chosen: int, supports: bool) -> int:
+        key = (parent, chosen, supports)
+        path = self.path_ids.get(key)
+        if path is None:
+            path = self.path_ids[key] = len(self.path_ids) + 1
+        return path
+
+    def _split(self, klass: int, groups: list[int], deltas: tuple, count: int, chosen: int) -> int:
         new = len(self.sizes)
         for group in groups:
             self.class_of[group] = new
+        parent = self.paths[klass]
+        self.paths[klass] = self._path(parent, chosen, False)
+        self.paths.append(self._path(parent, chosen, True))
+        self.parent_paths.append(parent)
         self.sizes[klass] -= count
         self.sizes.append(count)
         self.budgets.append(self.budgets[klass])
@@ -396,10 +432,12 @@ class _Count:
             counts[new] = weight
         return new
 
-    def _merge(self, klass: int, groups: list[int], deltas: tuple, count: int) -> None:
+    def _merge(self, klass: int, groups: list[int], deltas: tuple, count: int, chosen: int) -> None:
         new = len(self.sizes) - 1
         for group in groups:
             self.class_of[group] = klass
+        self.paths.pop()
+        self.paths[klass] = self.parent_paths.pop()
         self.sizes[klass] += self.sizes.pop()
         self.budgets.pop()
         self.values.pop(new, None)
