@@ -213,3 +213,18 @@ def test_an_election_without_ballots_funds_nothing_by_equal_shares() -> None:
 def test_unknown_projects_on_a_ballot_are_refused() -> None:
     with pytest.raises(tally.ElectionError, match="unknown projects: 2"):
         Election.build(10, {"1": 5}, [{"1", "2"}])
+
+
+@PROPERTY
+@given(elections())
+def test_equal_shares_is_the_same_when_its_split_cache_keeps_starting_afresh(
+    election: Election,
+) -> None:
+    """The cache of class splits is bounded; starting it afresh must not change a thing."""
+    kept = equal_shares.SPLIT_CACHE_SIZE
+    equal_shares.SPLIT_CACHE_SIZE = 2
+    try:
+        funded = list(equal_shares.count(election).funded)
+    finally:
+        equal_shares.SPLIT_CACHE_SIZE = kept
+    assert funded == reference.add1(election)[0]

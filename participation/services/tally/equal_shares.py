@@ -55,6 +55,8 @@ ONE = Q(1)
 # An affine amount a + v*t of the raise t.
 Affine = tuple[Fraction, Fraction]
 EXHAUSTED: Affine = (ZERO, ZERO)
+# At most this many remembered splits (a few hundred bytes each).
+SPLIT_CACHE_SIZE = 50_000
 
 
 def _value(amount: Affine, t: int) -> Fraction:
@@ -184,6 +186,7 @@ class _Count:
         self.paths: list[int] = [0]
         self.parent_paths: list[int] = []
         self.path_ids: dict[tuple[int, int, bool], int] = {}
+        self.last_path = 0
         self.split_cache: dict[tuple[int, int], tuple[list[int], tuple]] = {}
         self.bound_values_at = 0
 
@@ -373,7 +376,8 @@ class _Count:
             if split is None:
                 if buckets is None:
                     buckets = self._buckets(chosen)
-                split = self.split_cache[key] = self._work_out_split(buckets[klass])
+                split = self._work_out_split(buckets[klass])
+                self._remember_split(key, split)
             groups, all_deltas = split
             # Only projects still in the running need their supporters counted; the others'
             # counts stay as they were when they left, which undoing needs.
@@ -386,6 +390,15 @@ class _Count:
             round_.log.append(entry)
             paying.append(self._split(*entry[1:]))
         return paying
+
+    def _remember_split(self, key: tuple[int, int], split: tuple[list[int], tuple]) -> None:
+        """Keep the split for later raises, in bounded memory: a full cache starts afresh."""
+        if len(self.split_cache) >= SPLIT_CACHE_SIZE:
+            self.split_cache.clear()
+            # New names from here on (never reused: classes keep theirs), so forgetting
+            # the old ones cannot make two different classes look alike.
+            self.path_ids.clear()
+        self.split_cache[key] = split
 
     def _buckets(self, chosen: int) -> dict[int, list[int]]:
         """The supporters of `chosen`, by class."""
@@ -408,7 +421,8 @@ class _Count:
         key = (parent, chosen, supports)
         path = self.path_ids.get(key)
         if path is None:
-            path = self.path_ids[key] = len(self.path_ids) + 1
+            self.last_path += 1
+            path = self.path_ids[key] = self.last_path
         return path
 
     def _split(self, klass: int, groups: list[int], deltas: tuple, count: int, chosen: int) -> int:
