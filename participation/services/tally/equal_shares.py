@@ -19,7 +19,8 @@ All of this is what pabutools 1.2.3 computes with
 - ties (equal `alpha / cost`) go to the project whose id is smaller as a string;
 - projects without supporters never are funded, nor are free ones (with cost satisfaction
   a free project satisfies nobody; `equal_shares_greedy` adds them at the end);
-- arithmetic is exact: `fractions.Fraction` throughout, never floats.
+- arithmetic is exact: rationals throughout (gmpy2's `mpq`, the same numbers as
+  `fractions.Fraction`, computed in C; results are handed out as `Fraction`), never floats.
 
 How it is fast. pabutools recounts from scratch for every raise of the shares (hundreds of
 times on a city-size election) and looks at every voter. Here:
@@ -35,7 +36,7 @@ times on a city-size election) and looks at every voter. Here:
    change are skipped altogether, since they give the same outcome.
 
 The tests compare the outcome with pabutools on real elections and on random small ones with
-ties (tests/test_tally_pabutools.py), and with the plain transcription in `reference.py`.
+ties (tests/test_tally.py), and with the plain transcription in `reference.py`.
 """
 
 from __future__ import annotations
@@ -53,17 +54,17 @@ NAME = "equal_shares"
 ZERO = Q(0)
 ONE = Q(1)
 # An affine amount a + v*t of the raise t.
-Affine = tuple[Fraction, Fraction]
+Affine = tuple[Q, Q]
 EXHAUSTED: Affine = (ZERO, ZERO)
 # At most this many remembered splits (a few hundred bytes each).
 SPLIT_CACHE_SIZE = 50_000
 
 
-def _value(amount: Affine, t: int) -> Fraction:
+def _value(amount: Affine, t: int) -> Q:
     return amount[0] + amount[1] * t
 
 
-def _first(entry: tuple) -> Fraction:
+def _first(entry: tuple) -> Q:
     return entry[0]
 
 
@@ -179,7 +180,7 @@ class _Count:
         self.shares: dict[int, Affine] = {}
         self.rounds: list[_Round] = []
         # Budgets of classes at the raise being counted, computed when first needed.
-        self.values: dict[int, Fraction] = {}
+        self.values: dict[int, Q] = {}
         self.values_at = 0
         self.bound_values: dict[int, Q] = {}
         # How each class came about, as a number (0: everybody), and the split cache by it.
@@ -190,7 +191,7 @@ class _Count:
         self.split_cache: dict[tuple[int, int], tuple[list[int], tuple]] = {}
         self.bound_values_at = 0
 
-    def _value(self, klass: int, t: int) -> Fraction:
+    def _value(self, klass: int, t: int) -> Q:
         if t != self.values_at:
             self.values.clear()
             self.values_at = t
@@ -201,8 +202,9 @@ class _Count:
 
     # -- one round -------------------------------------------------------------------------
 
-    def _price(self, candidate: int, t: int) -> _Price | None:
-        """The price (alpha / cost) of the candidate at raise t; None if unaffordable."""
+    def _price(self, candidate: int, t: int) -> _Price:
+        """The price (alpha / cost) of the candidate at raise t; its `price` is None when
+        the supporters cannot pay for it."""
         cost = self.costs[candidate]
         budgets = self.budgets
         value = self._value
