@@ -1,0 +1,211 @@
+"""Browser tests: a real Chromium against the real app, served once for the whole session.
+
+One live server (the app factory's app on a temporary SQLite file, migrated and loaded with
+the demo data, served by werkzeug in a thread on 127.0.0.1), one Chromium for the session,
+and one login per demo role whose cookies every test reuses. Playwright drives Debian's
+/usr/bin/chromium and never downloads a browser of its own.
+
+Without Chromium (or without playwright) the tests skip with the reason, unless
+PARTICIPATION_REQUIRE_BROWSER=1 (set by .ci/run) turns that skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from participation import create_app
+from participation.services import seeding
+from tests.browser import demo
+
+REQUIRE_VARIABLE = "PARTICIPATION_REQUIRE_BROWSER"
+CHROMIUM_VARIABLE = "PARTICIPATION_CHROMIUM"
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+DEMO_SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "demo.yaml"
+
+# As root (CI) Chromium needs --no-sandbox; without the background-networking flags it keeps
+# trying to reach Google's hosts, which a closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# The demo logins (seeds/demo.yaml), one per role.
+LOGINS = {
+    "citizen": ("anna@example.org", "demo-citizen-password"),
+    "moderator": ("moderation@example.org", "demo-moderator-password"),
+    "admin": ("admin@example.org", "demo-admin-password"),
+}
+ROLES = ("visitor", *LOGINS)
+
+_skip_reason: list[str] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    if _skip_reason:
+        terminalreporter.write_sep("!", f"SKIPPED the browser tests: {_skip_reason[0]}")
+
+
+def _chromium_path() -> str | None:
+    path = os.environ.get(CHROMIUM_VARIABLE, DEFAULT_CHROMIUM)
+    return path if os.access(path, os.X_OK) else shutil.which("chromium")
+
+
+def _unavailable(reason: str) -> None:
+    if not _skip_reason:
+        _skip_reason.append(reason)
+    if os.environ.get(REQUIRE_VARIABLE) == "1":
+        pytest.fail(f"{reason} (and {REQUIRE_VARIABLE}=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """The app as in production (CSRF on), on a SQLite file with the demo data."""
+    database = tmp_path_factory.mktemp("browser") / "participation.db"
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "browser-tests",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+            # The server answers the browser's parallel requests from several threads.
+            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"timeout": 30}},
+            "WTF_CSRF_ENABLED": True,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        upgrade()
+        seeding.load_file(DEMO_SEEDS)
+    return app
+
+
+@pytest.fixture(scope="session")
+def demo_ids(live_app: Flask) -> demo.DemoIds:
+    return demo.prepare(live_app)
+
+
+@pytest.fixture(scope="session")
+def base_url(live_app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    executable = _chromium_path()
+    if executable is None:
+        _unavailable(
+            f"no Chromium at {os.environ.get(CHROMIUM_VARIABLE, DEFAULT_CHROMIUM)} "
+            "(install Debian's package `chromium`)"
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+CONTEXT_OPTIONS = {
+    "locale": "de-DE",
+    "timezone_id": "Europe/Berlin",
+    "viewport": {"width": 1280, "height": 900},
+}
+
+
+@pytest.fixture(scope="session")
+def login_states(browser, base_url: str) -> dict[str, dict | None]:
+    """Each demo role logs in once through the login form; its cookies are kept for reuse."""
+    states: dict[str, dict | None] = {"visitor": None}
+    for role, (email, password) in LOGINS.items():
+        context = browser.new_context(base_url=base_url, **CONTEXT_OPTIONS)
+        page = context.new_page()
+        page.goto("/account/login")
+        page.locator("#email").fill(email)
+        page.locator("#password").fill(password)
+        with page.expect_navigation():
+            page.locator("main form button[type=submit]").click()
+        assert "/account/login" not in page.url, f"the {role} could not log in"
+        states[role] = context.storage_state()
+        context.close()
+    return states
+
+
+def _open_context(browser, base_url: str, state: dict | None, **options: Any):
+    context = browser.new_context(
+        base_url=base_url, storage_state=state, **(CONTEXT_OPTIONS | options)
+    )
+    context.set_default_timeout(10_000)
+    return context
+
+
+@pytest.fixture(scope="session")
+def shared_contexts(browser, base_url: str, login_states) -> Iterator[dict[str, Any]]:
+    """One context per role for the whole session, opened when first asked for."""
+    contexts: dict[str, Any] = {}
+    yield contexts
+    for context in contexts.values():
+        context.close()
+
+
+@pytest.fixture
+def page_as(browser, base_url: str, login_states, shared_contexts) -> Iterator[Callable[..., Any]]:
+    """A new page as one of ROLES: `page = page_as("citizen")`.
+
+    A visitor's page always opens in a context of its own (a visitor may register or log in).
+    A logged-in role's page opens in the role's context shared for the session (its cookies
+    and cache stay for the next test); a test that changes what such a context holds (the
+    language in the session, a logout) asks for a context of its own with
+    `page_as(role, own_context=True)`, as does one with other options such as
+    `java_script_enabled=False`.
+    """
+    pages, own = [], []
+
+    def open_page(role: str = "visitor", *, own_context: bool = False, **options: Any):
+        if own_context or options or role == "visitor":
+            context = _open_context(browser, base_url, login_states[role], **options)
+            own.append(context)
+        else:
+            if role not in shared_contexts:
+                shared_contexts[role] = _open_context(browser, base_url, login_states[role])
+            context = shared_contexts[role]
+        page = context.new_page()
+        pages.append(page)
+        return page
+
+    yield open_page
+    for page in pages:
+        if not page.is_closed():
+            page.close()
+    for context in own:
+        context.close()

@@ -1,0 +1,108 @@
+"""What the browser tests look up in the demo data: the pages they visit, by slug and title."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from participation.extensions import db
+from participation.models import (
+    Comment,
+    Consultation,
+    Initiative,
+    InitiativeUpdate,
+    Phase,
+    Proposal,
+    ReportReason,
+    User,
+)
+from participation.services import moderation
+
+COLLECTING = "ideen-fuer-die-innenstadt"
+SUPPORT_VOTING = "sicherer-schulweg"
+BUDGET_VOTING = "buergerhaushalt-2027"
+EVALUATING = "stadtteilfeste-2027"
+SUPPORT_CLOSED = "spielplaetze-2026"
+BUDGET_CLOSED = "buergerhaushalt-2026"
+DRAFT = "entwurf-klimaschutz"
+
+CITIZEN = "anna@example.org"
+MODERATOR = "moderation@example.org"
+
+
+@dataclass(frozen=True)
+class DemoIds:
+    """Ids of the demo rows that the pages under test show."""
+
+    discussed_proposal: int  # the proposal with the most comments, collecting
+    own_proposal: int  # one of the citizen's own proposals, collecting
+    reportable_proposal: int  # somebody else's, not reported by the citizen yet
+    voting_proposal: int  # a proposal of the support consultation in voting
+    collecting_category: int
+    initiative: int  # the initiative with the most updates
+    reported_comment: int
+
+
+def _consultation(slug: str) -> Consultation:
+    return db.session.scalar(select(Consultation).filter_by(slug=slug))
+
+
+def _user(email: str) -> User:
+    return db.session.scalar(select(User).filter_by(email=email))
+
+
+def _most_commented(consultation: Consultation) -> Proposal:
+    return db.session.scalar(
+        select(Proposal)
+        .filter_by(consultation_id=consultation.id)
+        .order_by(Proposal.comment_count.desc(), Proposal.id)
+    )
+
+
+def prepare(app: Flask) -> DemoIds:
+    """Add what the demo lacks and the pages must show: open reports and a hidden comment."""
+    with app.app_context():
+        collecting = _consultation(COLLECTING)
+        assert collecting.phase is Phase.COLLECTING
+        citizen, moderator = _user(CITIZEN), _user(MODERATOR)
+        discussed = _most_commented(collecting)
+        comments = db.session.scalars(
+            select(Comment)
+            .filter_by(proposal_id=discussed.id)
+            .where(Comment.author_id != citizen.id)
+            .order_by(Comment.id)
+        ).all()
+        assert len(comments) >= 2, "the demo's most discussed proposal needs two comments"
+        others_proposals = db.session.scalars(
+            select(Proposal)
+            .filter_by(consultation_id=collecting.id)
+            .where(Proposal.author_id != citizen.id)
+            .order_by(Proposal.id)
+        ).all()
+        moderation.report(citizen, proposal=others_proposals[0], reason=ReportReason.SPAM)
+        moderation.report(
+            citizen, comment=comments[0], reason=ReportReason.OTHER, text="Beleidigend."
+        )
+        moderation.hide_comment(comments[1], moderator, "Persönlicher Angriff auf eine Person.")
+        own = db.session.scalar(
+            select(Proposal).filter_by(consultation_id=collecting.id, author_id=citizen.id)
+        )
+        assert own is not None, "the demo citizen needs a proposal in the collecting phase"
+        voting_proposal = _most_commented(_consultation(SUPPORT_VOTING))
+        initiative = db.session.scalar(
+            select(Initiative)
+            .outerjoin(InitiativeUpdate)
+            .group_by(Initiative.id)
+            .order_by(func.count(InitiativeUpdate.id).desc(), Initiative.id)
+        )
+        return DemoIds(
+            discussed_proposal=discussed.id,
+            own_proposal=own.id,
+            reportable_proposal=others_proposals[1].id,
+            voting_proposal=voting_proposal.id,
+            collecting_category=collecting.categories[0].id,
+            initiative=initiative.id,
+            reported_comment=comments[0].id,
+        )
