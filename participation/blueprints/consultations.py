@@ -18,7 +18,7 @@ from participation.blueprints.access import moderator_required
 from participation.forms import show_errors
 from participation.forms.consultations import ConsultationForm, PhaseForm
 from participation.models import Answer, Phase, TallyRule, VotingMethod
-from participation.services import audit, consultations, phases, proposals
+from participation.services import audit, consultations, guidance, phases, proposals
 from participation.services.consultations import ConsultationSettings
 from participation.services.errors import DomainError, ValidationFailed
 
@@ -100,6 +100,7 @@ def show(slug: str):
     return render_template(
         "consultations/show.html",
         consultation=consultation,
+        guidance=guidance.for_consultation(consultation, current_user),
         page=page,
         query=query,
         sorts=proposals.ProposalSort,
