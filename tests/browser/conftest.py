@@ -68,8 +68,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
 
 
 def _chromium_path() -> str | None:
-    path = os.environ.get(CHROMIUM_VARIABLE, DEFAULT_CHROMIUM)
-    return path if os.access(path, os.X_OK) else shutil.which("chromium")
+    """PARTICIPATION_CHROMIUM if set, else Debian's /usr/bin/chromium or one on the PATH."""
+    if chosen := os.environ.get(CHROMIUM_VARIABLE):
+        return chosen if os.access(chosen, os.X_OK) else None
+    if os.access(DEFAULT_CHROMIUM, os.X_OK):
+        return DEFAULT_CHROMIUM
+    return shutil.which("chromium")
 
 
 def _unavailable(reason: str) -> None:
