@@ -15,10 +15,17 @@ document.addEventListener("submit", async (event) => {
     return;
   }
   event.preventDefault();
+  // A second press while the first is on its way is ignored. The button is not disabled for
+  // that: a disabled button loses the focus, and a keyboard user would be thrown back to the
+  // top of the page.
+  if (form.dataset.sending) {
+    return;
+  }
+  form.dataset.sending = "true";
   const button = form.querySelector("button[type=submit]");
   const box = form.closest("[data-support-box]");
   const status = box && box.querySelector("[data-support-message]");
-  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
   let answer;
   let response;
   try {
@@ -36,7 +43,8 @@ document.addEventListener("submit", async (event) => {
     form.submit();
     return;
   } finally {
-    button.disabled = false;
+    delete form.dataset.sending;
+    button.removeAttribute("aria-busy");
   }
   if (status) {
     status.textContent = answer.message;
