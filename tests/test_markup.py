@@ -75,10 +75,19 @@ def test_headings_are_shifted_to_start_at_h3():
     assert not tags_in(html) & {"h1", "h2"}
 
 
+def test_headings_never_skip_a_level():
+    html = render_markdown("## Two\n\n#### Four\n\n# One\n\n###### Six")
+    assert re.findall(r"<(h\d)>", html) == ["h3", "h4", "h3", "h4"]
+
+
+def test_headings_start_at_the_level_the_page_asks_for():
+    html = render_markdown("### Plan\n\n#### Costs", top_level=2)
+    assert re.findall(r"<(h\d)>", html) == ["h2", "h3"]
+
+
 def test_deep_headings_stop_at_h6():
-    html = render_markdown("#### Four\n\n###### Six")
-    assert "<h6>Four</h6>" in html
-    assert "<h6>Six</h6>" in html
+    html = render_markdown("# 1\n\n## 2\n\n### 3\n\n#### 4\n\n##### 5\n\n###### 6")
+    assert re.findall(r"<(h\d)>", html) == ["h3", "h4", "h5", "h6", "h6", "h6"]
 
 
 def test_links_get_rel_nofollow():

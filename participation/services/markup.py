@@ -7,11 +7,12 @@ import re
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from markupsafe import Markup, escape
 
 ALLOWED_TAGS = {
     "p", "br", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li", "a",
-    "h3", "h4", "h5", "h6", "hr",
+    "h2", "h3", "h4", "h5", "h6", "hr",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
@@ -20,17 +21,16 @@ LINK_REL = "nofollow noopener ugc"  # links written by users earn no ranking and
 _parser = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
 
 
-def render_markdown(source: str | None) -> Markup:
+def render_markdown(source: str | None, top_level: int = 3) -> Markup:
     """Render user Markdown to HTML that is safe to embed in a page.
 
-    User headings start at h3, so they never break the page's own heading order.
+    User headings start at `top_level` (h3 under a section's h2) and never skip a level, so
+    that they fit into the page's own heading order, which screen reader users navigate by.
     """
     if not source:
         return Markup("")
     tokens = _parser.parse(source)
-    for token in tokens:
-        if token.type in ("heading_open", "heading_close"):
-            token.tag = f"h{min(int(token.tag[1]) + 2, 6)}"
+    _fit_headings(tokens, top_level)
     html = _parser.renderer.render(tokens, _parser.options, {})
     cleaned = nh3.clean(
         html,
@@ -40,6 +40,28 @@ def render_markdown(source: str | None) -> Markup:
         link_rel=LINK_REL,
     )
     return Markup(cleaned)  # sanitised by nh3 just above
+
+
+def _fit_headings(tokens: list[Token], top_level: int) -> None:
+    """The author's highest heading becomes `top_level`; each heading goes at most one level
+    deeper than the one before it, and none deeper than h6."""
+    opening = [token for token in tokens if token.type == "heading_open"]
+    if not opening:
+        return
+    highest = min(int(token.tag[1]) for token in opening)
+    previous = top_level - 1
+    levels = []
+    for token in opening:
+        wanted = top_level + int(token.tag[1]) - highest
+        previous = max(top_level, min(wanted, previous + 1, 6))
+        levels.append(previous)
+    level_of = iter(levels)
+    for token in tokens:
+        if token.type == "heading_open":
+            token.tag = f"h{next(level_of)}"
+            current = token.tag
+        elif token.type == "heading_close":
+            token.tag = current
 
 
 # Plain text with clickable links, for comments
