@@ -66,7 +66,8 @@ def _security_headers(response):
 
 
 def select_locale() -> str:
-    """The user's own setting, then the language chosen in this session, then the browser's.
+    """The user's own setting, then the language a visitor chose in this session, then the best
+    match of the browser's Accept-Language, then the default language (German).
 
     Outside a request (flask commands, services called from scripts) the default language.
     """
@@ -184,6 +185,8 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["number"] = formatting.number
     app.jinja_env.filters["money"] = formatting.money
     app.jinja_env.filters["money_cents"] = formatting.money_cents
+    # Replaces the one Flask-Babel installs, so that counts are formatted like other numbers.
+    app.jinja_env.globals["ngettext"] = formatting.template_ngettext
 
     @app.context_processor
     def inject_globals() -> dict[str, Any]:

@@ -7,7 +7,9 @@ from datetime import datetime as datetime_type
 from decimal import Decimal
 
 from babel.numbers import format_currency
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_translations
+from jinja2 import pass_context
+from markupsafe import Markup
 
 
 def date(value: date_type | None, fmt: str = "long") -> str:
@@ -36,3 +38,14 @@ def money_cents(cents: int | None, currency: str = "EUR") -> str:
     if cents is None:
         return ""
     return format_currency(Decimal(cents) / 100, currency, locale=get_locale())
+
+
+@pass_context
+def template_ngettext(context, singular: str, plural: str, num: int, **variables) -> str:
+    """`ngettext` in templates, with the count written the reader's way: "1.234 Unterstützungen",
+    "1,234 supports" (Jinja's own would print 1234). The form is still chosen by the number."""
+    variables.setdefault("num", number(num))
+    text = get_translations().ungettext(singular, plural, num).replace("%(num)d", "%(num)s")
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
