@@ -11,6 +11,7 @@ PARTICIPATION_REQUIRE_BROWSER=1 (set by .ci/run) turns that skip into a failure.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
@@ -111,7 +112,9 @@ def demo_ids(live_app: Flask) -> demo.DemoIds:
 
 
 @pytest.fixture(scope="session")
-def base_url(live_app: Flask) -> Iterator[str]:
+def base_url(live_app: Flask, demo_ids: demo.DemoIds) -> Iterator[str]:
+    """The live server; the demo data is complete (demo_ids) before it answers anybody."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in failures
     server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
