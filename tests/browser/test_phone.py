@@ -1,0 +1,196 @@
+"""The main pages on a small phone (360 by 740 CSS pixels, touch): nothing scrolls sideways,
+and every tap target is at least 44 by 44 CSS pixels (WCAG 2.5.5).
+
+The one exception WCAG allows and this test allows: a link inside a sentence (a link whose
+parent paragraph, list item or user-written text holds other text as well). A checkbox or
+radio button counts through its label when the label's box covers it, since a tap on the label
+ticks it; a link stretched over its card (Bootstrap's .stretched-link) counts with the card.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from tests.browser import demo
+from tests.browser.demo import DemoIds
+
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "screen": {"width": 360, "height": 740},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
+MINIMUM = 44
+
+# Every visible tap target smaller than MINIMUM, described so that a reader finds it.
+SMALL_TAP_TARGETS = """minimum => {
+  const targets = "a[href], button, input:not([type=hidden]), select, textarea, summary, label";
+  const rendered = element => {
+    const box = element.getBoundingClientRect();
+    const style = getComputedStyle(element);
+    // Zero-sized, or clipped to a pixel like .visually-hidden(-focusable) while not focused.
+    if (box.width <= 1 || box.height <= 1 || style.visibility === "hidden") return false;
+    // The content of a closed <details> keeps its boxes in Chromium, but cannot be tapped.
+    const closed = element.closest("details:not([open])");
+    return !closed || element === closed.querySelector(":scope > summary");
+  };
+  // Bootstrap's .stretched-link spreads the link over its card with an ::after box.
+  const tapBox = element => {
+    const after = getComputedStyle(element, "::after");
+    if (after.content !== "none" && after.position === "absolute" && element.offsetParent) {
+      return element.offsetParent.getBoundingClientRect();
+    }
+    return element.getBoundingClientRect();
+  };
+  const covers = (outer, inner) => outer.left <= inner.left + 0.5
+    && outer.right >= inner.right - 0.5
+    && outer.top <= inner.top + 0.5 && outer.bottom >= inner.bottom - 0.5;
+  const toggles = element => element.tagName === "INPUT"
+    && ["checkbox", "radio"].includes(element.type);
+  const inSentence = element => {
+    if (element.tagName !== "A") return false;
+    const parent = element.parentElement;
+    if (!parent) return false;
+    const textBlock = ["P", "LI"].includes(parent.tagName) || parent.matches(".user-content");
+    if (!textBlock) return false;
+    return parent.textContent.replace(element.textContent, "").trim().length > 0;
+  };
+  const describe = (element, box) => {
+    let selector = element.tagName.toLowerCase();
+    if (element.id) selector += "#" + element.id;
+    selector += Array.from(element.classList).map(name => "." + name).join("");
+    if (element.getAttribute("href")) selector += `[href="${element.getAttribute("href")}"]`;
+    const text = (element.innerText || element.value || element.getAttribute("aria-label") || "")
+      .trim().replace(/\\s+/g, " ").slice(0, 50);
+    return `${selector} “${text}”: ${Math.round(box.width)}×${Math.round(box.height)}`;
+  };
+  const small = [];
+  for (const element of document.querySelectorAll(targets)) {
+    if (!rendered(element)) continue;
+    if (element.tagName === "LABEL" && !(element.control && toggles(element.control))) continue;
+    const box = tapBox(element);
+    if (toggles(element)) {
+      const label = Array.from(element.labels || []).find(
+        label => rendered(label) && covers(label.getBoundingClientRect(), box));
+      if (label) continue;  // measured as the label
+    }
+    if (box.width >= minimum && box.height >= minimum) continue;
+    if (inSentence(element)) continue;
+    small.push(describe(element, box));
+  }
+  return small;
+}"""
+
+# A phone zooms out a page wider than its screen, which widens window.innerWidth with it:
+# the page must keep both the scroll width and innerWidth at the screen's width.
+# The elements that reach past the screen are listed, first those that stretch the page
+# itself: outside any scroll box, or positioned (which escapes a scroll box that is not).
+SIDEWAYS = """width => {
+  const scrolls = element => {
+    for (let parent = element.parentElement; parent; parent = parent.parentElement) {
+      if (["auto", "scroll", "hidden"].includes(getComputedStyle(parent).overflowX)) return true;
+    }
+    return false;
+  };
+  const positioned = element => ["absolute", "fixed"].includes(getComputedStyle(element).position);
+  const describe = element => `${element.tagName.toLowerCase()}`
+    + Array.from(element.classList).map(name => "." + name).join("")
+    + ` right=${Math.round(element.getBoundingClientRect().right)}`;
+  const beyond = Array.from(document.querySelectorAll("body *"))
+    .filter(element => element.getBoundingClientRect().right > width + 0.5);
+  const culprits = beyond.filter(element => positioned(element) || !scrolls(element));
+  return {
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+    beyond: (culprits.length ? culprits : beyond).slice(0, 8).map(describe),
+  };
+}"""
+
+
+@dataclass(frozen=True)
+class Visit:
+    name: str
+    role: str
+    path: str | Callable[[DemoIds], str]
+
+    def url(self, ids: DemoIds) -> str:
+        return self.path(ids) if callable(self.path) else self.path
+
+
+def consultation(slug: str, suffix: str = "") -> str:
+    return f"/consultations/{slug}{suffix}"
+
+
+VISITS = [
+    Visit("home", "visitor", "/"),
+    Visit("consultation list", "visitor", "/consultations/"),
+    Visit("consultation collecting", "visitor", consultation(demo.COLLECTING)),
+    Visit("consultation voting", "citizen", consultation(demo.SUPPORT_VOTING)),
+    Visit("consultation budget", "visitor", consultation(demo.BUDGET_VOTING)),
+    Visit(
+        "proposal list with filters and pages",
+        "visitor",
+        consultation(demo.BUDGET_CLOSED, "?sort=supported&page=2"),
+    ),
+    Visit("proposal with comments", "citizen", lambda ids: f"/proposals/{ids.discussed_proposal}"),
+    Visit("proposal in voting", "citizen", lambda ids: f"/proposals/{ids.voting_proposal}"),
+    Visit("own proposal", "citizen", lambda ids: f"/proposals/{ids.own_proposal}"),
+    Visit("submit form", "citizen", consultation(demo.COLLECTING, "/proposals/new")),
+    Visit("login", "visitor", "/account/login"),
+    Visit("register", "visitor", "/account/register"),
+    Visit("ballot", "citizen", consultation(demo.BUDGET_VOTING, "/ballot")),
+    Visit("results budget", "visitor", consultation(demo.BUDGET_CLOSED, "/results")),
+    Visit("results support", "visitor", consultation(demo.SUPPORT_CLOSED, "/results")),
+    Visit("initiative list", "visitor", "/initiatives"),
+    Visit("initiative", "visitor", lambda ids: f"/initiatives/{ids.initiative}"),
+]
+
+
+@pytest.fixture
+def phone(page_as) -> Callable[..., object]:
+    def open_page(role: str):
+        return page_as(role, **PHONE)
+
+    return open_page
+
+
+def assert_no_sideways_scrolling(page) -> None:
+    width = PHONE["viewport"]["width"]
+    sideways = page.evaluate(SIDEWAYS, width)
+    fits = sideways["innerWidth"] == width and sideways["scrollWidth"] <= width
+    assert fits, f"{page.url} is wider than the phone's {width} pixels: {sideways}"
+
+
+@pytest.mark.parametrize("visit", VISITS, ids=[visit.name for visit in VISITS])
+def test_the_page_fits_a_phone_and_its_tap_targets_are_big_enough(
+    visit: Visit, phone, demo_ids: DemoIds
+):
+    page = phone(visit.role)
+    response = page.goto(visit.url(demo_ids))
+    assert response.status == 200
+    assert_no_sideways_scrolling(page)
+    small = page.evaluate(SMALL_TAP_TARGETS, MINIMUM)
+    assert not small, f"{page.url}: tap targets under {MINIMUM}×{MINIMUM}:\n  " + "\n  ".join(small)
+
+
+def test_the_skip_link_is_big_enough_when_it_shows(phone):
+    page = phone("visitor")
+    page.goto("/")
+    page.keyboard.press("Tab")
+    box = page.locator(":focus").bounding_box()
+    assert box["width"] >= MINIMUM and box["height"] >= MINIMUM, box
+
+
+def test_the_submit_form_with_its_errors_fits_a_phone(phone):
+    page = phone("citizen")
+    page.goto(consultation(demo.COLLECTING, "/proposals/new"))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Vorschlag veröffentlichen").click()
+    assert page.locator("#error-summary").is_visible()
+    assert_no_sideways_scrolling(page)
+    small = page.evaluate(SMALL_TAP_TARGETS, MINIMUM)
+    assert not small, "tap targets under 44×44:\n  " + "\n  ".join(small)
