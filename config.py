@@ -52,6 +52,32 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    # Reset links and new confirmation links a visitor can ask for, per IP address and per
+    # e-mail address: nobody can flood someone's mailbox through the platform.
+    ACCOUNT_MAIL_RATE_LIMIT = os.environ.get("ACCOUNT_MAIL_RATE_LIMIT", "5 per hour")
+
+    # Links in e-mails start with this address (scheme, host and any path prefix), never with
+    # the Host header of the request that caused the mail; required in production.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
+    CONFIRMATION_LINK_HOURS = int(os.environ.get("CONFIRMATION_LINK_HOURS", "72"))
+    PASSWORD_RESET_LINK_HOURS = int(os.environ.get("PASSWORD_RESET_LINK_HOURS", "2"))
+
+    # Outgoing e-mail: `flask mail send` delivers the outbox. `console` prints the mails.
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)  # STARTTLS on a plain connection (port 587)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)  # TLS from the first byte (port 465)
+    MAIL_PORT = int(
+        os.environ.get("MAIL_PORT", "465" if MAIL_USE_SSL else "587" if MAIL_USE_TLS else "25")
+    )
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Participation <noreply@localhost>")
+    MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "30"))
+    # A failed mail is tried again after 1, 2, 4 … minutes (at most 6 hours apart), and given
+    # up after this many attempts; its last error stays in the outbox.
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "10"))
+    MAIL_RETRY_SECONDS = int(os.environ.get("MAIL_RETRY_SECONDS", "60"))
 
     # Argon2id cost; the defaults are argon2-cffi's recommended RFC 9106 low-memory profile.
     ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "3"))
@@ -72,11 +98,18 @@ class ProductionConfig(Config):
 
     @staticmethod
     def check(settings: dict) -> None:
-        """Refuse to start production with the development secret."""
+        """Refuse to start production with the development secret, or without the address that
+        links in e-mails point to (a reset link built from a forged Host header would hand the
+        token to another site)."""
         if not os.environ.get("SECRET_KEY") or settings.get("SECRET_KEY") == DEVELOPMENT_SECRET_KEY:
             raise RuntimeError(
                 "SECRET_KEY must be set in the environment when APP_ENV=production "
                 '(for example: python -c "import secrets; print(secrets.token_hex(32))").'
+            )
+        if not settings.get("PUBLIC_URL", "").startswith(("https://", "http://")):
+            raise RuntimeError(
+                "PUBLIC_URL must be set in the environment when APP_ENV=production: the address "
+                "of the site that links in e-mails use, for example https://participation.town.example"
             )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import click
@@ -10,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from participation.models import AccountType, Role, TallyRule
-from participation.services import accounts, counters, pabulib, seeding, tally
+from participation.services import accounts, counters, mail, pabulib, seeding, tally
 from participation.services.errors import DomainError, ValidationFailed
 from participation.services.exports import (
     Dialect,
@@ -47,6 +48,7 @@ def create_user(email: str, role: str, display_name: str | None, organisation: b
             password=password,
             account_type=AccountType.ORGANISATION if organisation else AccountType.PERSON,
             role=Role(role),
+            confirmed=True,  # whoever runs the platform vouches for the address
         )
     except ValidationFailed as error:
         for field, message in error.errors.items():
@@ -258,8 +260,46 @@ def pb_import(file: Path, slug: str | None) -> None:
     )
 
 
+mail_cli = AppGroup("mail", help="Deliver the e-mails in the outbox.")
+
+
+@mail_cli.command("send")
+@click.option(
+    "--every",
+    type=click.IntRange(min=1),
+    help="Keep running and look for due mails every SECONDS (otherwise send once and stop).",
+)
+def mail_send(every: int | None) -> None:
+    """Deliver the due mails of the outbox through MAIL_BACKEND (smtp, or console: printed).
+
+    Each mail is marked as sent right after it went out; a refused one is tried again later,
+    with a growing pause. On SQLite run one sender at a time; PostgreSQL allows several.
+    Exits with 1 when a mail could not be delivered in this run (without --every).
+    """
+    backend = mail.backend_from_config()
+    try:
+        while True:
+            report = mail.send_due(backend)
+            state = mail.outbox_state()
+            if report.sent or report.failed or not every:
+                click.echo(
+                    f"Sent {report.sent} mail(s), {report.failed} failed; "
+                    f"{state.pending} waiting, {state.given_up} given up "
+                    f"after {current_app.config['MAIL_MAX_ATTEMPTS']} attempts.",
+                    err=True,
+                )
+            if not every:
+                break
+            time.sleep(every)
+    finally:
+        backend.close()
+    if report.failed:
+        raise SystemExit(1)
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
+    app.cli.add_command(mail_cli)
     app.cli.add_command(seed)
     app.cli.add_command(doctor)
     app.cli.add_command(export_cli)

@@ -28,6 +28,7 @@ from participation.models import (
     User,
     VotingMethod,
 )
+from participation.models.base import utcnow
 from participation.services.accounts import hash_password
 from participation.services.ballots import generate_code
 
@@ -66,6 +67,8 @@ class Factory:
             "email": f"person{number}@example.org",
             "display_name": f"Person {number}",
             "account_type": AccountType.PERSON,
+            # Confirmed unless a test says otherwise (email_confirmed_at=None).
+            "email_confirmed_at": utcnow(),
         }
         return self._save(User(role=role, password_hash=password_hash, **(defaults | fields)))
 

@@ -61,7 +61,7 @@ def _start_production(tmp_path: Path, **environment: str) -> subprocess.Complete
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"SECRET_KEY", "DATABASE_URL", "FLASK_DEBUG"}
+        if key not in {"SECRET_KEY", "DATABASE_URL", "FLASK_DEBUG", "PUBLIC_URL"}
     }
     env |= {
         "APP_ENV": "production",
@@ -80,7 +80,9 @@ def _start_production(tmp_path: Path, **environment: str) -> subprocess.Complete
 
 
 def test_production_starts_with_a_secret_key_and_secure_cookies(tmp_path):
-    result = _start_production(tmp_path, SECRET_KEY="0123456789abcdef" * 4)
+    result = _start_production(
+        tmp_path, SECRET_KEY="0123456789abcdef" * 4, PUBLIC_URL="https://town.example"
+    )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
@@ -91,6 +93,14 @@ def test_production_start_without_secret_key_fails_with_an_explanation(tmp_path)
 
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_start_without_public_url_fails_with_an_explanation(tmp_path):
+    """Links in e-mails must not be built from whatever Host header a request brings."""
+    result = _start_production(tmp_path, SECRET_KEY="0123456789abcdef" * 4)
+
+    assert result.returncode != 0
+    assert "PUBLIC_URL must be set" in result.stderr
 
 
 def test_unknown_app_env_is_refused(monkeypatch):

@@ -6,7 +6,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from participation.extensions import db
 from tests import postgres
@@ -94,3 +94,21 @@ def test_migrations_create_the_check_constraints_of_the_models(
     finally:
         with reference.app_context():
             db.engine.dispose()
+
+
+def test_accounts_that_exist_before_the_upgrade_count_as_confirmed(fresh_app):
+    """Upgrading an installation must not lock its people out of voting."""
+    with fresh_app.app_context():
+        upgrade(revision="5dfef2e145ae")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (email, display_name, password_hash, role, account_type, "
+                    "is_blocked, created_at, updated_at) VALUES ('anna@example.org', 'Anna', 'x', "
+                    "'citizen', 'person', false, '2026-01-02 03:04:05', '2026-01-02 03:04:05')"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as connection:
+            confirmed = connection.execute(text("SELECT email_confirmed_at FROM users")).scalar()
+    assert confirmed is not None

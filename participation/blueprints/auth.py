@@ -1,16 +1,32 @@
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from participation.blueprints.access import login_required, safe_next_url
 from participation.extensions import limiter
 from participation.forms import show_errors
-from participation.forms.auth import LoginForm, LogoutForm, RegisterForm
+from participation.forms.auth import (
+    ForgotPasswordForm,
+    LoginForm,
+    LogoutForm,
+    RegisterForm,
+    ResendConfirmationForm,
+    ResetPasswordForm,
+)
 from participation.models import AccountType
 from participation.services import accounts
-from participation.services.errors import ValidationFailed
+from participation.services.errors import InvalidLink, ValidationFailed
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
 
@@ -33,7 +49,13 @@ def register():
         else:
             login_user(user)
             flash(
-                _("Welcome, %(name)s! Your account has been created.", name=user.display_name),
+                _("Welcome, %(name)s! Your account has been created.", name=user.display_name)
+                + " "
+                + _(
+                    "We have sent a link to %(email)s. Please open it to confirm your address; "
+                    "then you can take part.",
+                    email=user.email,
+                ),
                 "success",
             )
             return redirect(safe_next_url())
@@ -70,3 +92,98 @@ def logout():
         logout_user()
         flash(_("You are logged out."), "info")
     return redirect(url_for("main.index"))
+
+
+def _account_mail_limit() -> str:
+    return current_app.config["ACCOUNT_MAIL_RATE_LIMIT"]
+
+
+def _entered_email() -> str:
+    """Limits per address as well as per IP: nobody fills another's mailbox from many hosts."""
+    return "address:" + request.form.get("email", "").strip().lower()
+
+
+def _no_store(page: str, status: int = 200):
+    """Pages reached through a token link are kept out of caches and the browser's history."""
+    return page, status, {"Cache-Control": "no-store"}
+
+
+def _invalid_link(error: InvalidLink):
+    page = render_template("auth/invalid_link.html", message=str(error.message))
+    return _no_store(page, 400)
+
+
+# Confirming the e-mail address
+
+
+@bp.get("/confirm/<token>")
+def confirm_email(token: str):
+    try:
+        accounts.confirm_email(token)
+    except InvalidLink as error:
+        return _invalid_link(error)
+    if current_user.is_authenticated:
+        flash(_("Thank you! Your e-mail address is confirmed."), "success")
+        return redirect(url_for("main.index"))
+    flash(_("Thank you! Your e-mail address is confirmed. You can log in now."), "success")
+    return redirect(url_for(".login"))
+
+
+@bp.post("/confirm/resend")
+@login_required
+@limiter.limit(_account_mail_limit)
+@limiter.limit(_account_mail_limit, key_func=lambda: f"user:{current_user.get_id()}")
+def resend_confirmation():
+    form = ResendConfirmationForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if current_user.is_confirmed:
+        flash(_("Your e-mail address is already confirmed."), "info")
+    else:
+        accounts.resend_confirmation(current_user)
+        flash(
+            _(
+                "We have sent a new link to %(email)s. It can take a few minutes to arrive; "
+                "please also look in your spam folder.",
+                email=current_user.email,
+            ),
+            "success",
+        )
+    return redirect(safe_next_url())
+
+
+# Resetting a forgotten password
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_account_mail_limit, methods=["POST"])
+@limiter.limit(_account_mail_limit, methods=["POST"], key_func=_entered_email)
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data)
+        return render_template("auth/forgot_password_sent.html")
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/forgot_password.html", form=form), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def reset_password(token: str):
+    try:
+        accounts.account_for_reset(token)
+    except InvalidLink as error:
+        return _invalid_link(error)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data)
+        except InvalidLink as error:
+            return _invalid_link(error)
+        except ValidationFailed as error:
+            show_errors(form, error)
+        else:
+            flash(_("Your new password is set. Please log in with it."), "success")
+            return redirect(url_for(".login"))
+    status = 422 if form.is_submitted() else 200
+    return _no_store(render_template("auth/reset_password.html", form=form), status)

@@ -87,7 +87,11 @@ def _act(proposal_id: int, action: Callable[[Proposal, Any], SupportState]) -> R
     proposal = proposals.get_visible(proposal_id, current_user)
     try:
         state = action(proposal, current_user)
-    except NotAllowed:
+    except NotAllowed as error:
+        # Blocked, or the address is not confirmed: the page explains (and offers a new
+        # confirmation link); the script shows the message.
+        if _wants_json():
+            return jsonify(message=str(error.message)), 403
         raise
     except DomainError as error:
         if _wants_json():

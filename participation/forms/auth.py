@@ -64,3 +64,33 @@ class LoginForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Logging out is a POST with a CSRF token, so no other site can log people out."""
+
+
+class ResendConfirmationForm(FlaskForm):
+    """A new confirmation link: a POST with a CSRF token, like every action."""
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address"),
+        description=_l("The address you registered with."),
+        validators=[DataRequired(_l("Please enter your e-mail address.")), Length(max=254)],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        description=_l("At least 12 characters. A sentence you can remember works well."),
+        validators=[DataRequired(_l("Please choose a password."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    password_repeat = PasswordField(
+        _l("Repeat the password"),
+        validators=[
+            DataRequired(_l("Please repeat the password.")),
+            EqualTo("password", _l("The two passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )

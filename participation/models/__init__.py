@@ -10,6 +10,7 @@ from participation.models.consultation import (
     VotingMethod,
 )
 from participation.models.initiative import Initiative, InitiativeStatus, InitiativeUpdate
+from participation.models.mail import OutboxMail
 from participation.models.moderation import AuditEvent, Report, ReportReason, ReportState
 from participation.models.proposal import Answer, Proposal, ProposalState
 from participation.models.tally import Override, Tally, TallyEntry
@@ -29,6 +30,7 @@ __all__ = [
     "Initiative",
     "InitiativeStatus",
     "InitiativeUpdate",
+    "OutboxMail",
     "Override",
     "Phase",
     "Proposal",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from participation.extensions import db
@@ -39,6 +40,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     )
     locale: Mapped[str | None] = mapped_column(String(8))
     is_blocked: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # When the person opened the confirmation link sent to `email`; None until then.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     @property
     def is_moderator(self) -> bool:
@@ -47,6 +50,11 @@ class User(UserMixin, TimestampMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def is_confirmed(self) -> bool:
+        """Only a confirmed address takes part: proposes, comments, reports and votes."""
+        return self.email_confirmed_at is not None
 
     @property
     def is_organisation(self) -> bool:

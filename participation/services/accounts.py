@@ -1,17 +1,32 @@
-"""Accounts: registration, credentials and roles."""
+"""Accounts: registration, credentials and roles; confirming the e-mail address and resetting a
+forgotten password through signed links.
+
+The links carry a token made with itsdangerous, salted per purpose (a confirmation token is no
+reset token) and dated, so it expires. A confirmation token names the account and a digest of the
+address it was sent to; a reset token names the account and a digest of its password hash, so it
+dies as soon as the password changes, which is what using it does. Neither holds a secret beyond
+itself: the digests only tell whether the account is still as it was when the mail was sent.
+"""
 
 from __future__ import annotations
+
+import hashlib
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from participation.extensions import db
 from participation.models import AccountType, Role, User
-from participation.services.errors import ValidationFailed
+from participation.models.base import utcnow
+from participation.services import mail
+from participation.services.errors import InvalidLink, NotConfirmed, ValidationFailed
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
@@ -75,8 +90,13 @@ def register(
     password: str,
     account_type: AccountType = AccountType.PERSON,
     role: Role = Role.CITIZEN,
+    confirmed: bool = False,
 ) -> User:
-    """Create an account, or refuse with every problem at once and store nothing."""
+    """Create an account, or refuse with every problem at once and store nothing.
+
+    An account registered on the site gets its confirmation mail in the same transaction; one
+    created by the people who run the platform (`confirmed=True`) counts as confirmed.
+    """
     errors: dict = {}
     try:
         email = normalise_email(email)
@@ -105,9 +125,13 @@ def register(
         password_hash=hash_password(password),
         account_type=account_type,
         role=role,
+        email_confirmed_at=utcnow() if confirmed else None,
     )
     db.session.add(user)
     try:
+        db.session.flush()
+        if not confirmed:
+            queue_confirmation(user)
         db.session.commit()
     except IntegrityError as error:  # a simultaneous registration won the race
         db.session.rollback()
@@ -132,3 +156,179 @@ def authenticate(email: str, password: str) -> User | None:
 def set_locale(user: User, locale: str) -> None:
     user.locale = locale
     db.session.commit()
+
+
+# Signed links
+
+CONFIRM_SALT = "participation.accounts.confirm-email"
+RESET_SALT = "participation.accounts.reset-password"
+
+NOT_CONFIRMED = _l(
+    "Please confirm your e-mail address first: open the link in the e-mail we sent you. "
+    "Until then you can read everything, but not take part."
+)
+LINK_EXPIRED = _l("This link has expired. Please ask for a new one.")
+LINK_INVALID = _l(
+    "This link is not valid: it is incomplete, it was already used, or a newer one was sent. "
+    "Please ask for a new one."
+)
+
+
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:20]
+
+
+def _load(salt: str, token: str, hours: int) -> dict:
+    try:
+        data = _serializer(salt).loads(token, max_age=hours * 3600)
+    except SignatureExpired as error:
+        raise InvalidLink(LINK_EXPIRED) from error
+    except BadSignature as error:
+        raise InvalidLink(LINK_INVALID) from error
+    if not isinstance(data, dict) or not isinstance(data.get("user"), int):
+        raise InvalidLink(LINK_INVALID)
+    return data
+
+
+def _account_for(data: dict, field: str, current: str) -> User:
+    """The account the token names, as long as `field` still matches what it is now."""
+    user = db.session.get(User, data["user"])
+    if user is None or data.get(field) != _digest(getattr(user, current)):
+        raise InvalidLink(LINK_INVALID)
+    return user
+
+
+def _mail_locale(user: User) -> str | None:
+    """The account's language; without one, the language of the page that caused the mail."""
+    return user.locale if user.locale in current_app.config["LANGUAGES"] else None
+
+
+# Confirming the e-mail address
+
+
+def confirmation_token(user: User) -> str:
+    return _serializer(CONFIRM_SALT).dumps({"user": user.id, "email": _digest(user.email)})
+
+
+def queue_confirmation(user: User) -> bool:
+    """Write the mail with the confirmation link into the outbox; the caller commits."""
+    hours = current_app.config["CONFIRMATION_LINK_HOURS"]
+    subject, text = mail.compose(
+        "confirm_email",
+        _mail_locale(user),
+        _l("Please confirm your e-mail address"),
+        user=user,
+        link=mail.absolute_url("auth.confirm_email", token=confirmation_token(user)),
+        hours=hours,
+    )
+    return mail.queue(
+        recipient=user.email,
+        subject=subject,
+        text_body=text,
+        purpose=mail.CONFIRM_EMAIL,
+        idempotency_key=mail.minute_key(f"{mail.CONFIRM_EMAIL}:user-{user.id}"),
+        user_id=user.id,
+    )
+
+
+def resend_confirmation(user: User) -> None:
+    """A new confirmation link; pressing the button twice in a minute sends one mail."""
+    if user.is_confirmed:
+        return
+    queue_confirmation(user)
+    db.session.commit()
+
+
+def confirm_email(token: str) -> User:
+    """Mark the address the link was sent to as confirmed; opening the link again is harmless."""
+    data = _load(CONFIRM_SALT, token, current_app.config["CONFIRMATION_LINK_HOURS"])
+    user = _account_for(data, "email", "email")
+    if not user.is_confirmed:
+        user.email_confirmed_at = utcnow()
+        db.session.commit()
+    return user
+
+
+def require_confirmed(user: User, message: str | LazyString = NOT_CONFIRMED) -> User:
+    """Taking part (proposing, commenting, reporting, voting) needs a confirmed address."""
+    if not user.is_confirmed:
+        raise NotConfirmed(message)
+    return user
+
+
+# Resetting a forgotten password
+
+
+def password_reset_token(user: User) -> str:
+    return _serializer(RESET_SALT).dumps({"user": user.id, "password": _digest(user.password_hash)})
+
+
+def _reset_mail(user: User) -> tuple[str, str]:
+    return mail.compose(
+        "reset_password",
+        _mail_locale(user),
+        _l("Reset your password"),
+        user=user,
+        link=mail.absolute_url("auth.reset_password", token=password_reset_token(user)),
+        hours=current_app.config["PASSWORD_RESET_LINK_HOURS"],
+    )
+
+
+def request_password_reset(email: str) -> None:
+    """Send a reset link if an account (not blocked) has this address; otherwise do the same
+    work, a token and a mail, but queue nothing. Either way the caller says the same thing,
+    so the answer does not tell whether an address has an account."""
+    user = find_by_email(email)
+    if user is None or user.is_blocked:
+        _reset_mail(User(id=0, email=email, display_name="", password_hash="-"))
+        db.session.commit()
+        return
+    subject, text = _reset_mail(user)
+    mail.queue(
+        recipient=user.email,
+        subject=subject,
+        text_body=text,
+        purpose=mail.RESET_PASSWORD,
+        idempotency_key=mail.minute_key(f"{mail.RESET_PASSWORD}:user-{user.id}"),
+        user_id=user.id,
+    )
+    db.session.commit()
+
+
+def account_for_reset(token: str) -> User:
+    """The account a reset link belongs to, while the link is valid and unused."""
+    data = _load(RESET_SALT, token, current_app.config["PASSWORD_RESET_LINK_HOURS"])
+    return _account_for(data, "password", "password_hash")
+
+
+def reset_password(token: str, password: str) -> User:
+    """Set a new password through a reset link. The link works once: the new hash no longer
+    matches it, and of two requests with the same link only the first changes the hash.
+
+    The link arrived by mail, so the address is confirmed as well.
+    """
+    user = account_for_reset(token)
+    problem = password_problem(password)
+    if problem:
+        raise ValidationFailed({"password": problem})
+    old_hash = user.password_hash
+    changed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.password_hash == old_hash)
+        .values(
+            password_hash=hash_password(password),
+            email_confirmed_at=user.email_confirmed_at or utcnow(),
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        db.session.rollback()
+        raise InvalidLink(LINK_INVALID)
+    db.session.commit()
+    db.session.refresh(user)
+    return user

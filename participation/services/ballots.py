@@ -34,6 +34,7 @@ from participation.models import (
     User,
 )
 from participation.models.base import utcnow
+from participation.services import accounts
 from participation.services.errors import DomainError, NotAllowed
 from participation.services.voting import require_still_voting
 
@@ -262,7 +263,7 @@ def _require_citizen(user: User | None) -> User:
         raise NotAllowed(_l("Your account is blocked, so you cannot fill in a ballot."))
     if user is None or not user.is_authenticated:
         raise NotAllowed(_l("Please log in to fill in your ballot."))
-    return user
+    return accounts.require_confirmed(user)
 
 
 def _require_voting(consultation: Consultation) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from participation.extensions import db
 from participation.models import Comment, CommentState, Phase, Proposal, ProposalState, User
+from participation.services import accounts
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 MAX_BODY_LENGTH = 5000
@@ -44,6 +45,11 @@ def comments_open(proposal: Proposal) -> bool:
 
 def _is_citizen(actor: User | None) -> bool:
     return bool(actor is not None and actor.is_authenticated and not actor.is_blocked)
+
+
+def _may_write(actor: User | None) -> bool:
+    """New comments and replies come from citizens whose address is confirmed."""
+    return _is_citizen(actor) and actor.is_confirmed
 
 
 def _require_citizen(actor: User | None) -> User:
@@ -84,7 +90,7 @@ def change_count(proposal_id: int, by: int) -> None:
 
 
 def can_comment(proposal: Proposal, actor: User | None) -> bool:
-    return _is_citizen(actor) and comments_open(proposal)
+    return _may_write(actor) and comments_open(proposal)
 
 
 def check_editable(comment: Comment, actor: User | None, now: datetime | None = None) -> None:
@@ -141,7 +147,7 @@ def add(
 ) -> Comment:
     """A comment on the proposal, or a reply to `reply_to` (attached to its top-level comment)."""
     try:
-        author = _require_citizen(author)
+        author = accounts.require_confirmed(_require_citizen(author))
         _require_open(proposal)
         parent_id = None
         if reply_to is not None:
@@ -259,7 +265,7 @@ def thread_for(
         .order_by(Comment.created_at, Comment.id)
     ).all()
     is_open = comments_open(proposal)
-    may_comment = is_open and _is_citizen(viewer)
+    may_comment = is_open and _may_write(viewer)
     viewer_id = viewer.id if _is_citizen(viewer) else None
 
     def entry(comment: Comment) -> ThreadEntry:

@@ -29,3 +29,11 @@ class NotAllowed(DomainError):
 
 class NotFound(DomainError):
     """The subject does not exist or is not visible to the actor (turned into 404)."""
+
+
+class NotConfirmed(NotAllowed):
+    """The actor has not confirmed their e-mail address yet (403, with a way to a new link)."""
+
+
+class InvalidLink(DomainError):
+    """A link from an e-mail that is forged, expired or already used (400)."""

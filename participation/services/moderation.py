@@ -31,7 +31,7 @@ from participation.models import (
     User,
 )
 from participation.models.base import utcnow
-from participation.services import audit, comments
+from participation.services import accounts, audit, comments
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 MAX_REPORT_TEXT_LENGTH = 1000
@@ -99,7 +99,7 @@ def check_reportable(
     reporter: User | None, *, proposal: Proposal | None = None, comment: Comment | None = None
 ) -> User:
     """Refuse as report() would, before the citizen fills in the form."""
-    reporter = _require_citizen(reporter)
+    reporter = accounts.require_confirmed(_require_citizen(reporter))
     if (proposal is None) == (comment is None):
         raise ValueError("report exactly one proposal or one comment")
     if comment is not None:

@@ -26,6 +26,7 @@ from participation.models import (
     ProposalState,
     User,
 )
+from participation.services import accounts
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 MAX_TITLE_LENGTH = 160
@@ -111,7 +112,7 @@ def _require_changeable_by(proposal: Proposal, actor: User | None, not_author: s
 
 
 def submit(consultation: Consultation, author: User, text: ProposalText) -> Proposal:
-    author = _require_citizen(author)
+    author = accounts.require_confirmed(_require_citizen(author))
     _require_collecting(consultation)
     category = _check(consultation, text)
     proposal = Proposal(

@@ -25,6 +25,7 @@ from participation.models import (
     User,
     VotingMethod,
 )
+from participation.services import accounts
 from participation.services.errors import DomainError, NotAllowed
 
 NOT_VOTING = _l("Proposals can only be supported while the consultation is in the voting phase.")
@@ -62,7 +63,7 @@ def _require_citizen(user: User | None) -> User:
         raise NotAllowed(_l("Your account is blocked, so you cannot support proposals."))
     if user is None or not user.is_authenticated:
         raise NotAllowed(_l("Please log in to support proposals."))
-    return user
+    return accounts.require_confirmed(user)
 
 
 def _require_voting(consultation: Consultation, closed: LazyString) -> None:

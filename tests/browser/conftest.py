@@ -16,6 +16,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -176,36 +177,73 @@ def _open_context(browser, base_url: str, state: dict | None, **options: Any):
     return context
 
 
+class SharedContexts:
+    """One context per role for the whole session, and one tab in it, opened when first asked
+    for. Opening a tab costs Chromium a new renderer process; reusing one keeps the suite fast."""
+
+    def __init__(self, browser, base_url: str, login_states: dict[str, dict | None]) -> None:
+        self._open = partial(_open_context, browser, base_url)
+        self._states = login_states
+        self.contexts: dict[str, Any] = {}
+        self.tabs: dict[str, Any] = {}
+
+    def context(self, role: str):
+        if role not in self.contexts:
+            self.contexts[role] = self._open(self._states[role])
+        return self.contexts[role]
+
+    def tab(self, role: str):
+        if role not in self.tabs or self.tabs[role].is_closed():
+            self.tabs[role] = self.context(role).new_page()
+        return self.tabs[role]
+
+    def own_context(self, role: str, **options: Any):
+        return self._open(self._states[role], **options)
+
+    def close(self) -> None:
+        for context in self.contexts.values():
+            context.close()
+
+
 @pytest.fixture(scope="session")
-def shared_contexts(browser, base_url: str, login_states) -> Iterator[dict[str, Any]]:
-    """One context per role for the whole session, opened when first asked for."""
-    contexts: dict[str, Any] = {}
+def shared(browser, base_url: str, login_states) -> Iterator[SharedContexts]:
+    contexts = SharedContexts(browser, base_url, login_states)
     yield contexts
-    for context in contexts.values():
-        context.close()
+    contexts.close()
 
 
 @pytest.fixture
-def page_as(browser, base_url: str, login_states, shared_contexts) -> Iterator[Callable[..., Any]]:
+def tab_as(shared: SharedContexts) -> Callable[[str], Any]:
+    """The role's one tab for the whole session: `page = tab_as("moderator")`.
+
+    For tests that only go to pages, read them and send forms that change nothing lasting for
+    the role (a form with errors): no login, logout or language switch, no open dialogs left
+    behind. Each test starts with `page.goto(...)`.
+    """
+    return shared.tab
+
+
+@pytest.fixture
+def page_as(shared: SharedContexts) -> Iterator[Callable[..., Any]]:
     """A new page as one of ROLES: `page = page_as("citizen")`.
 
-    A visitor's page always opens in a context of its own (a visitor may register or log in).
-    A logged-in role's page opens in the role's context shared for the session (its cookies
-    and cache stay for the next test); a test that changes what such a context holds (the
+    A visitor's page opens in a context of its own (a visitor may register or log in). A
+    logged-in role's page opens in the role's context shared for the session (its cookies and
+    cache stay for the next test); a test that changes what such a context holds (the
     language in the session, a logout) asks for a context of its own with
     `page_as(role, own_context=True)`, as does one with other options such as
     `java_script_enabled=False`.
     """
     pages, own = [], []
 
-    def open_page(role: str = "visitor", *, own_context: bool = False, **options: Any):
-        if own_context or options or role == "visitor":
-            context = _open_context(browser, base_url, login_states[role], **options)
+    def open_page(role: str = "visitor", *, own_context: bool | None = None, **options: Any):
+        if own_context is None:
+            own_context = role == "visitor"
+        if own_context or options:
+            context = shared.own_context(role, **options)
             own.append(context)
         else:
-            if role not in shared_contexts:
-                shared_contexts[role] = _open_context(browser, base_url, login_states[role])
-            context = shared_contexts[role]
+            context = shared.context(role)
         page = context.new_page()
         pages.append(page)
         return page

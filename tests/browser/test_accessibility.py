@@ -229,8 +229,8 @@ def violation_report(violations: list[dict]) -> str:
 
 
 @pytest.mark.parametrize("visit", VISITS, ids=[visit.name for visit in VISITS])
-def test_axe_finds_no_wcag_violation(visit: Visit, page_as, demo_ids: DemoIds):
-    page = page_as(visit.role)
+def test_axe_finds_no_wcag_violation(visit: Visit, tab_as, demo_ids: DemoIds):
+    page = tab_as(visit.role)
     response = page.goto(visit.url(demo_ids))
     if visit.action:
         visit.action(page)
@@ -247,8 +247,8 @@ def test_axe_finds_no_wcag_violation(visit: Visit, page_as, demo_ids: DemoIds):
 # What axe cannot check
 
 
-def test_the_skip_link_is_the_first_stop_and_moves_focus_to_main(page_as):
-    page = page_as("visitor")
+def test_the_skip_link_is_the_first_stop_and_moves_focus_to_main(tab_as):
+    page = tab_as("visitor")
     page.goto(consultation(demo.COLLECTING))
     page.keyboard.press("Tab")
     skip = page.locator(":focus")
@@ -270,9 +270,9 @@ DESCRIPTION_OF = """element => {
 
 @pytest.mark.parametrize("visit", ERROR_VISITS, ids=[visit.name for visit in ERROR_VISITS])
 def test_form_errors_are_announced_and_linked_to_their_fields(
-    visit: Visit, page_as, demo_ids: DemoIds
+    visit: Visit, tab_as, demo_ids: DemoIds
 ):
-    page = page_as(visit.role)
+    page = tab_as(visit.role)
     page.goto(visit.url(demo_ids))
     visit.action(page)
     summary = page.locator("#error-summary")
@@ -302,8 +302,8 @@ def _support_button(page, proposal_id: int):
     return page.locator(f"#support-{proposal_id} button[type=submit]")
 
 
-def test_the_support_button_says_what_it_does_and_whether_it_is_pressed(page_as, demo_ids: DemoIds):
-    page = page_as("citizen")
+def test_the_support_button_says_what_it_does_and_whether_it_is_pressed(tab_as, demo_ids: DemoIds):
+    page = tab_as("citizen")
     page.goto(f"/proposals/{demo_ids.voting_proposal}")
     button = _support_button(page, demo_ids.voting_proposal)
     before = button.get_attribute("aria-pressed")
@@ -339,8 +339,8 @@ FOCUS_STYLE = """element => {
     ["main a[href]", "main button.btn-primary, main a.btn-primary", "header nav a", "#q"],
     ids=["link", "primary button", "navigation link", "search field"],
 )
-def test_focus_is_visible(page_as, selector: str):
-    page = page_as("citizen")
+def test_focus_is_visible(tab_as, selector: str):
+    page = tab_as("citizen")
     page.goto(consultation(demo.COLLECTING))
     target = page.locator(selector).first
     # Reach it by keyboard, so that :focus-visible applies as it does for keyboard users.
@@ -355,8 +355,8 @@ def test_focus_is_visible(page_as, selector: str):
     assert style["outline"] != "none" and style["width"] >= 2, style
 
 
-def test_support_buttons_in_a_list_name_their_proposal(page_as):
-    page = page_as("citizen")
+def test_support_buttons_in_a_list_name_their_proposal(tab_as):
+    page = tab_as("citizen")
     page.goto(consultation(demo.SUPPORT_VOTING))
     cards = page.locator(".proposal-card").filter(has=page.locator("[data-support-form]")).all()
     assert cards, "the citizen can support proposals from the list"
