@@ -1,8 +1,8 @@
 """The main pages on a small phone (360 by 740 CSS pixels, touch): nothing scrolls sideways,
 and every tap target is at least 44 by 44 CSS pixels (WCAG 2.5.5).
 
-The one exception WCAG allows and this test allows: a link inside a sentence (a link whose
-parent paragraph, list item or user-written text holds other text as well). A checkbox or
+The one exception WCAG allows and this test allows: a link inside a sentence or a line of text
+(its paragraph, list item, cell or other text block holds text outside links as well). A checkbox or
 radio button counts through its label when the label's box covers it, since a tap on the label
 ticks it; a link stretched over its card (Bootstrap's .stretched-link) counts with the card.
 """
@@ -51,13 +51,23 @@ SMALL_TAP_TARGETS = """minimum => {
     && outer.top <= inner.top + 0.5 && outer.bottom >= inner.bottom - 0.5;
   const toggles = element => element.tagName === "INPUT"
     && ["checkbox", "radio"].includes(element.type);
+  // A link in a line of text (WCAG's inline exception): its nearest block, reached through
+  // inline wrappers such as <strong>, lays out text, and holds text outside any link or button.
+  const TEXT_BLOCKS = ["block", "list-item", "table-cell", "flow-root"];
+  const otherText = (block, link) => {
+    const walker = document.createTreeWalker(block, NodeFilter.SHOW_TEXT);
+    let text = "";
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (!link.contains(node) && !node.parentElement.closest("a, button")) text += node.data;
+    }
+    return text.trim().length > 0;
+  };
   const inSentence = element => {
     if (element.tagName !== "A") return false;
-    const parent = element.parentElement;
-    if (!parent) return false;
-    const textBlock = ["P", "LI"].includes(parent.tagName) || parent.matches(".user-content");
-    if (!textBlock) return false;
-    return parent.textContent.replace(element.textContent, "").trim().length > 0;
+    let block = element.parentElement;
+    while (block && getComputedStyle(block).display === "inline") block = block.parentElement;
+    return Boolean(block) && TEXT_BLOCKS.includes(getComputedStyle(block).display)
+      && otherText(block, element);
   };
   const describe = (element, box) => {
     let selector = element.tagName.toLowerCase();
@@ -194,3 +204,21 @@ def test_the_submit_form_with_its_errors_fits_a_phone(phone):
     assert_no_sideways_scrolling(page)
     small = page.evaluate(SMALL_TAP_TARGETS, MINIMUM)
     assert not small, "tap targets under 44×44:\n  " + "\n  ".join(small)
+
+
+def test_the_measure_finds_small_targets_and_spares_links_in_sentences(phone):
+    page = phone("visitor")
+    page.set_content(
+        "<main><p>Read <a href='#rules'>the rules</a> first.</p>"
+        "<p><strong>By <a href='#author'>Anna</a></strong> · 23.11.2026</p>"
+        "<p><a href='#alone'>A link alone</a></p>"
+        "<button style='height: 30px'>Small button</button>"
+        "<input type='checkbox' id='tick'><label for='tick'>Tick</label>"
+        "<a href='#big' style='display: inline-block; padding: 20px'>Big enough</a></main>"
+    )
+    small = "\n".join(page.evaluate(SMALL_TAP_TARGETS, MINIMUM))
+    assert "A link alone" in small
+    assert "Small button" in small
+    assert "input#tick" in small, "a box its label does not cover counts on its own"
+    assert "the rules" not in small and "Anna" not in small, "links in a line of text are spared"
+    assert "Big enough" not in small
