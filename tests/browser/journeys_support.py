@@ -1,0 +1,112 @@
+"""What the citizen journeys (by keyboard, without JavaScript) share: a fresh account per run,
+what the new citizen writes and which projects go on the ballot.
+
+Each journey registers its own citizen, so it can run again on the same session server (and
+after the other browser tests) without meeting a support or ballot left by an earlier run.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import select
+
+from participation.extensions import db
+from participation.models.mail import OutboxMail
+from tests.browser import demo
+
+PASSWORD = "a long journey password"
+
+# Two cheap projects of the demo's budget consultation in voting (seeds/demo.yaml): together
+# 20.000 € of the 250.000 € budget, and the ballot has no minimum number of projects.
+BALLOT_PROJECTS = ("Sitzbänke am Flussufer", "Insektenhotels an Grundschulen")
+BALLOT_TOTAL = "20.000\u00a0€"  # as Babel writes it, with a no-break space
+
+
+@dataclass(frozen=True)
+class Citizen:
+    email: str
+    name: str
+
+
+def fresh_citizen(journey: str) -> Citizen:
+    """A new resident with an e-mail address no earlier run has used."""
+    token = uuid.uuid4().hex[:10]
+    return Citizen(email=f"{journey}-{token}@example.org", name=f"Journey {journey} {token}")
+
+
+CONFIRMATION_LINK = re.compile(r"/account/confirm/[^\s\"'<>]+")
+
+
+def confirmation_path(app: Flask, citizen: Citizen) -> str:
+    """The link of the confirmation mail the new account was sent, as a path on the server.
+
+    Opening it stands for the citizen clicking it in their mail program, which is no part of
+    the journey under test.
+    """
+    with app.app_context():
+        bodies = db.session.scalars(
+            select(OutboxMail.text_body)
+            .filter_by(recipient=citizen.email)
+            .order_by(OutboxMail.id.desc())
+        ).all()
+    for body in bodies:
+        if match := CONFIRMATION_LINK.search(body):
+            return match.group()
+    raise AssertionError(f"no confirmation link was mailed to {citizen.email}")
+
+
+def confirm_email(page, app: Flask, citizen: Citizen) -> None:
+    """Open the confirmation link; afterwards the page no longer asks for it."""
+    page.goto(confirmation_path(app, citizen))
+    assert page.locator(".confirm-notice").count() == 0, "the address is confirmed"
+
+
+@dataclass(frozen=True)
+class ProposalText:
+    title: str
+    body: str
+    category: str
+
+
+def fresh_proposal(journey: str) -> ProposalText:
+    token = uuid.uuid4().hex[:6]
+    return ProposalText(
+        title=f"Mehr Schatten am Marktplatz ({journey} {token})",
+        body=(
+            "Zehn Bäume in großen Kübeln rund um den Brunnen,\n"
+            "damit man im Sommer dort sitzen kann."
+        ),
+        category="Grünflächen",
+    )
+
+
+def consultation_path(slug: str) -> str:
+    return f"/consultations/{slug}"
+
+
+COLLECTING = demo.COLLECTING
+SUPPORT_VOTING = demo.SUPPORT_VOTING
+BUDGET_VOTING = demo.BUDGET_VOTING
+
+
+def header_link(page, name: str):
+    """A link of the main navigation in the page header, by its German name."""
+    return page.get_by_role("navigation", name="Hauptnavigation").get_by_role(
+        "link", name=name, exact=True
+    )
+
+
+def flash(page):
+    """The messages the app flashes after a redirect."""
+    return page.locator(".flash-messages")
+
+
+def support_count(text: str) -> int:
+    """The number in "12 Unterstützungen" (or "1.234 …")."""
+    match = re.search(r"\d[\d.,]*", text)
+    assert match, f"no number in {text!r}"
+    return int(re.sub(r"\D", "", match.group()))
