@@ -159,7 +159,7 @@ def test_reply_form_works_without_javascript(client, citizen, open_proposal, app
     [top] = stored_comments(app)
     section = comments_section(page(client, open_proposal))
     assert "<details" in section
-    assert f'<form method="post" action="/comments/{top.id}/replies">' in section
+    assert f'<form method="post" action="/comments/{top.id}/replies" novalidate>' in section
     assert f'<label class="form-label" for="reply-{top.id}-body">Your reply</label>' in section
 
 
