@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -22,17 +21,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
-from werkzeug.serving import make_server
 
-from participation import create_app
-from participation.services import seeding
+from participation import live_demo
 from tests.browser import demo
 
 REQUIRE_VARIABLE = "PARTICIPATION_REQUIRE_BROWSER"
 CHROMIUM_VARIABLE = "PARTICIPATION_CHROMIUM"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
-DEMO_SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "demo.yaml"
 
 # As root (CI) Chromium needs --no-sandbox; without the background-networking flags it keeps
 # trying to reach Google's hosts, which a closed network refuses.
@@ -90,21 +85,7 @@ def _unavailable(reason: str) -> None:
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     """The app as in production (CSRF on), on a SQLite file with the demo data."""
     database = tmp_path_factory.mktemp("browser") / "participation.db"
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "browser-tests",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-            # The server answers the browser's parallel requests from several threads.
-            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"timeout": 30}},
-            "WTF_CSRF_ENABLED": True,
-            "RATELIMIT_ENABLED": False,
-        }
-    )
-    with app.app_context():
-        upgrade()
-        seeding.load_file(DEMO_SEEDS)
-    return app
+    return live_demo.demo_app(database, TESTING=True, WTF_CSRF_ENABLED=True)
 
 
 @pytest.fixture(scope="session")
@@ -116,12 +97,8 @@ def demo_ids(live_app: Flask) -> demo.DemoIds:
 def base_url(live_app: Flask, demo_ids: demo.DemoIds) -> Iterator[str]:
     """The live server; the demo data is complete (demo_ids) before it answers anybody."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in failures
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with live_demo.served(live_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
