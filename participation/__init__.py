@@ -102,16 +102,16 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "info"
 
-    from participation.models import User
+    from participation.services.account_settings import user_for_session
 
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and not user.is_blocked else None
+    # The cookie holds the id and the session token (User.get_id): a blocked or deleted
+    # account, or one whose sessions were ended, is logged out at its next request.
+    login_manager.user_loader(user_for_session)
 
 
 def _register_blueprints(app: Flask) -> None:
     from participation.blueprints import (
+        account,
         auth,
         ballots,
         comments,
@@ -120,6 +120,7 @@ def _register_blueprints(app: Flask) -> None:
         initiatives,
         main,
         moderation,
+        people,
         proposals,
         results,
         votes,
@@ -127,7 +128,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for area in (
         main, auth, consultations, proposals, comments, votes, ballots, moderation, results,
-        initiatives, exports,
+        initiatives, exports, people, account,
     ):  # fmt: skip
         app.register_blueprint(area.bp)
 

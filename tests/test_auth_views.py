@@ -46,8 +46,10 @@ def user_count(app: Flask) -> int:
 
 
 def logged_in_user_id(client: FlaskClient) -> str | None:
+    """The account id in the session cookie (which holds "id:session token")."""
     with client.session_transaction() as session:
-        return session.get("_user_id")
+        value = session.get("_user_id")
+    return value.partition(":")[0] if value else None
 
 
 # Registration

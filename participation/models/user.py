@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -24,6 +25,10 @@ class AccountType(enum.Enum):
     ORGANISATION = "organisation"
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class User(UserMixin, TimestampMixin, db.Model):
     __tablename__ = "users"
 
@@ -42,6 +47,16 @@ class User(UserMixin, TimestampMixin, db.Model):
     is_blocked: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     # When the person opened the confirmation link sent to `email`; None until then.
     email_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A new address the person asked for, until they open the link sent to it.
+    pending_email: Mapped[str | None] = mapped_column(String(254))
+    # Part of the id in the session and "stay logged in" cookies: a new token ends every
+    # session of the account (services.account_settings).
+    session_token: Mapped[str] = mapped_column(
+        String(64), default=new_session_token, nullable=False
+    )
+    # Set when the account was deleted: the row stays, without personal data, as the author
+    # of what the person wrote (services.personal_data).
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     @property
     def is_moderator(self) -> bool:
@@ -61,8 +76,16 @@ class User(UserMixin, TimestampMixin, db.Model):
         return self.account_type is AccountType.ORGANISATION
 
     @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
-        return not self.is_blocked
+        return not self.is_blocked and not self.is_deleted
+
+    def get_id(self) -> str:
+        """What the login cookies hold: the id and the session token."""
+        return f"{self.id}:{self.session_token}"
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role.value}>"

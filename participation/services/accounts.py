@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from participation.extensions import db
 from participation.models import AccountType, Role, User
 from participation.models.base import utcnow
+from participation.models.user import new_session_token
 from participation.services import mail
 from participation.services.errors import InvalidLink, NotConfirmed, ValidationFailed
 
@@ -283,7 +284,7 @@ def request_password_reset(email: str) -> None:
     work, a token and a mail, but queue nothing. Either way the caller says the same thing,
     so the answer does not tell whether an address has an account."""
     user = find_by_email(email)
-    if user is None or user.is_blocked:
+    if user is None or not user.is_active:  # blocked, or deleted (a tombstone's address)
         _reset_mail(User(id=0, email=email, display_name="", password_hash="-"))
         db.session.commit()
         return
@@ -309,7 +310,8 @@ def reset_password(token: str, password: str) -> User:
     """Set a new password through a reset link. The link works once: the new hash no longer
     matches it, and of two requests with the same link only the first changes the hash.
 
-    The link arrived by mail, so the address is confirmed as well.
+    The link arrived by mail, so the address is confirmed as well; and every session of the
+    account ends, in case somebody else was using it.
     """
     user = account_for_reset(token)
     problem = password_problem(password)
@@ -322,6 +324,7 @@ def reset_password(token: str, password: str) -> User:
         .values(
             password_hash=hash_password(password),
             email_confirmed_at=user.email_confirmed_at or utcnow(),
+            session_token=new_session_token(),
             updated_at=utcnow(),
         )
         .execution_options(synchronize_session=False)

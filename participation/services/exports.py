@@ -222,7 +222,8 @@ def _batches(statement: Select) -> Iterator[Sequence[Any]]:
 
 
 def _author_name(name: str | None) -> str:
-    return DELETED_AUTHOR if name is None else name
+    """A deleted account has no row or, as a tombstone, an empty name."""
+    return name or DELETED_AUTHOR
 
 
 def _batches_with_authors(statement: Select, column: int) -> Iterator[list[tuple]]:

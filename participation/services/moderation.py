@@ -487,7 +487,8 @@ def find_users(text: str = "", page: int = 1, per_page: int = 25) -> Pagination:
                 User.display_name.ilike(pattern, escape="\\"),
             )
         )
-    statement = statement.order_by(User.display_name, User.id)
+    # Deleted accounts (without a name) last.
+    statement = statement.order_by(User.deleted_at.is_not(None), User.display_name, User.id)
     return db.paginate(statement, page=max(page, 1), per_page=per_page, error_out=False)
 
 

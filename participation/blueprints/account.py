@@ -1,0 +1,220 @@
+"""A person's own account: settings, password, e-mail address, their data and deleting the
+account; and the administrators' deletion of an account on its owner's request.
+
+Changing the password or the address, and deleting the account, ask for the current password;
+these requests are rate-limited like logins, per account.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from participation.blueprints.access import admin_required, login_required
+from participation.extensions import limiter
+from participation.forms import show_errors
+from participation.forms.account import (
+    DeleteAccountForm,
+    DeleteOnRequestForm,
+    EmailForm,
+    PasswordForm,
+    ProfileForm,
+)
+from participation.forms.moderation import ActionForm
+from participation.services import account_settings, moderation, personal_data
+from participation.services.errors import DomainError, ValidationFailed
+
+bp = Blueprint("account", __name__)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _per_account() -> str:
+    return f"account:{current_user.id}"
+
+
+def _status(form) -> int:
+    return 422 if form.is_submitted() else 200
+
+
+def _no_store(page: str, status: int = 200):
+    return page, status, {"Cache-Control": "no-store"}
+
+
+# Settings
+
+
+@bp.route("/account/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    form = ProfileForm(
+        data={"display_name": current_user.display_name, "locale": current_user.locale or ""}
+    )
+    if not form.is_submitted() and not current_user.locale:
+        form.locale.data = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if form.validate_on_submit():
+        try:
+            account_settings.update_profile(
+                current_user,
+                account_settings.ProfileSettings(
+                    display_name=form.display_name.data, locale=form.locale.data
+                ),
+            )
+        except ValidationFailed as error:
+            show_errors(form, error)
+        else:
+            flash(_("Your settings are saved."), "success")
+            return redirect(url_for(".settings"))
+    return render_template("account/settings.html", form=form, section="profile"), _status(form)
+
+
+@bp.route("/account/settings/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_login_limit, methods=["POST"], key_func=_per_account)
+def password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        # The account itself, not the proxy: login_user below stores what it is given.
+        user = current_user._get_current_object()
+        try:
+            account_settings.change_password(user, form.current_password.data, form.password.data)
+        except ValidationFailed as error:
+            show_errors(form, error)
+        else:
+            # Every session ended with the old password; this one goes on with the new token.
+            remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+            login_user(user, remember=remembered in request.cookies)
+            flash(
+                _("Your password is changed. You are logged out on every other device."),
+                "success",
+            )
+            return redirect(url_for(".settings"))
+    page = render_template("account/password.html", form=form, section="password")
+    return _no_store(page, _status(form))
+
+
+@bp.route("/account/settings/email", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_login_limit, methods=["POST"], key_func=_per_account)
+def email():
+    form = EmailForm()
+    if form.validate_on_submit():
+        try:
+            account_settings.request_email_change(
+                current_user, form.email.data, form.current_password.data
+            )
+        except ValidationFailed as error:
+            show_errors(form, error)
+        else:
+            flash(
+                _(
+                    "We have sent a link to %(email)s. Your address changes when you open it.",
+                    email=current_user.pending_email,
+                ),
+                "success",
+            )
+            return redirect(url_for(".email"))
+    page = render_template(
+        "account/email.html", form=form, cancel_form=ActionForm(), section="email"
+    )
+    return _no_store(page, _status(form))
+
+
+@bp.post("/account/settings/email/cancel")
+@login_required
+def cancel_email_change():
+    if ActionForm().validate_on_submit():
+        account_settings.cancel_email_change(current_user)
+        flash(_("The change of your e-mail address is cancelled."), "info")
+    return redirect(url_for(".email"))
+
+
+@bp.get("/account/email/confirm/<token>")
+def confirm_email_change(token: str):
+    try:
+        account_settings.confirm_email_change(token)
+    except DomainError as error:  # an invalid link, or the address was taken meanwhile
+        page = render_template("account/invalid_link.html", message=str(error.message))
+        return _no_store(page, 400)
+    flash(_("Thank you! Your new e-mail address is confirmed."), "success")
+    if current_user.is_authenticated:
+        return redirect(url_for(".email"))
+    return redirect(url_for("auth.login"))
+
+
+# Own data
+
+
+@bp.get("/account/data")
+@login_required
+def data():
+    return render_template("account/data.html", section="data")
+
+
+@bp.get("/account/data/download")
+@login_required
+def download():
+    return Response(
+        personal_data.export_json(current_user),
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="{personal_data.export_filename(current_user)}"'
+            ),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.route("/account/delete", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_login_limit, methods=["POST"], key_func=_per_account)
+def delete():
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            personal_data.delete_own_account(current_user, form.password.data)
+        except ValidationFailed as error:
+            show_errors(form, error)
+        except DomainError as error:
+            form.form_errors.append(str(error.message))
+        else:
+            logout_user()
+            flash(_("Your account is deleted. Thank you for taking part."), "info")
+            return redirect(url_for("main.index"))
+    page = render_template("account/delete.html", form=form, section="delete")
+    return _no_store(page, _status(form))
+
+
+# Administrators: deleting an account on request
+
+
+@bp.route("/moderation/users/<int:user_id>/delete", methods=["GET", "POST"])
+@admin_required
+def delete_on_request(user_id: int):
+    person = moderation.get_user(user_id)
+    form = DeleteOnRequestForm()
+    if form.validate_on_submit():
+        try:
+            personal_data.delete_on_request(current_user, person, form.reason.data)
+        except ValidationFailed as error:
+            show_errors(form, error)
+        except DomainError as error:
+            form.form_errors.append(str(error.message))
+        else:
+            flash(_("The account is deleted."), "success")
+            return redirect(url_for("moderation.users"))
+    page = render_template("account/delete_on_request.html", form=form, person=person)
+    return page, _status(form)

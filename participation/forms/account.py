@@ -1,0 +1,99 @@
+"""Forms of a person's own account: settings, password, e-mail address, deleting the account;
+and the administrators' form for deleting an account on request."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from participation.services.accounts import MAX_DISPLAY_NAME_LENGTH
+from participation.services.personal_data import MAX_REASON_LENGTH
+
+LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
+
+
+def _current_password() -> PasswordField:
+    return PasswordField(
+        _l("Current password"),
+        description=_l("For your security we ask for it again."),
+        validators=[DataRequired(_l("Please enter your current password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField(
+        _l("Display name"),
+        description=_l("Shown next to your proposals and comments and on your public profile."),
+        validators=[
+            DataRequired(_l("Please enter a display name.")),
+            Length(max=MAX_DISPLAY_NAME_LENGTH),
+        ],
+        render_kw={"autocomplete": "nickname"},
+    )
+    locale = SelectField(
+        _l("Language"),
+        description=_l("The language of the pages and of the e-mails we send you."),
+        choices=[
+            SelectChoice(code, name, render_kw={"lang": code})
+            for code, name in LANGUAGE_NAMES.items()
+        ],
+        validators=[DataRequired(_l("Please choose one of the languages."))],
+    )
+
+
+class PasswordForm(FlaskForm):
+    current_password = _current_password()
+    password = PasswordField(
+        _l("New password"),
+        description=_l("At least 12 characters. A sentence you can remember works well."),
+        validators=[DataRequired(_l("Please choose a password."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    password_repeat = PasswordField(
+        _l("Repeat the password"),
+        validators=[
+            DataRequired(_l("Please repeat the password.")),
+            EqualTo("password", _l("The two passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class EmailForm(FlaskForm):
+    email = EmailField(
+        _l("New e-mail address"),
+        description=_l(
+            "We send a link to it. Your current address stays valid until you open the link."
+        ),
+        validators=[DataRequired(_l("Please enter your e-mail address.")), Length(max=254)],
+        render_kw={"autocomplete": "email"},
+    )
+    current_password = _current_password()
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(
+        _l("Your password"),
+        description=_l("To confirm that it is you who deletes the account."),
+        validators=[DataRequired(_l("Please enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class DeleteOnRequestForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason"),
+        description=_l(
+            "Kept in the audit log, for example “Request by letter of 3 March, file 2026-17”. "
+            "Please write no name or address here."
+        ),
+        validators=[
+            DataRequired(_l("Please give the reason for the deletion.")),
+            Length(max=MAX_REASON_LENGTH),
+        ],
+        render_kw={"rows": 3, "maxlength": MAX_REASON_LENGTH},
+    )
