@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, update
+from sqlalchemy import delete, inspect, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from participation.extensions import db
@@ -149,8 +149,9 @@ def _record(instance: Any, columns: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _section_rows(section: Section, user: User) -> list[dict[str, Any]]:
+    primary_key = inspect(section.model).primary_key  # not always a column named id
     found = db.session.scalars(
-        db.select(section.model).where(section.owner == user.id).order_by(section.model.id)
+        db.select(section.model).where(section.owner == user.id).order_by(*primary_key)
     )
     result = []
     for instance in found:
