@@ -117,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
         comments,
         consultations,
         exports,
+        follows,
         initiatives,
         main,
         moderation,
@@ -128,7 +129,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for area in (
         main, auth, consultations, proposals, comments, votes, ballots, moderation, results,
-        initiatives, exports, people, account,
+        initiatives, exports, people, account, follows,
     ):  # fmt: skip
         app.register_blueprint(area.bp)
 

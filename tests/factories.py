@@ -17,7 +17,10 @@ from participation.models import (
     Comment,
     CommentState,
     Consultation,
+    EmailFrequency,
+    Follow,
     Initiative,
+    NotificationSettings,
     Phase,
     Proposal,
     ProposalState,
@@ -197,3 +200,12 @@ class Factory:
             **fields,
         )
         return self._save_with(ballot, "choices")
+
+    def follow(self, user: User, subject: Proposal | Consultation) -> Follow:
+        """`user` follows the proposal or consultation."""
+        column = "proposal_id" if isinstance(subject, Proposal) else "consultation_id"
+        return self._save(Follow(user_id=user.id, **{column: subject.id}))
+
+    def email_frequency(self, user: User, frequency: EmailFrequency) -> NotificationSettings:
+        """The person's choice of notification e-mails."""
+        return self._save(NotificationSettings(user_id=user.id, email_frequency=frequency))

@@ -9,9 +9,16 @@ from participation.models.consultation import (
     TallyRule,
     VotingMethod,
 )
+from participation.models.follow import Follow
 from participation.models.initiative import Initiative, InitiativeStatus, InitiativeUpdate
 from participation.models.mail import OutboxMail
 from participation.models.moderation import AuditEvent, Report, ReportReason, ReportState
+from participation.models.notification import (
+    EmailFrequency,
+    Notification,
+    NotificationKind,
+    NotificationSettings,
+)
 from participation.models.proposal import Answer, Proposal, ProposalState
 from participation.models.tally import Override, Tally, TallyEntry
 from participation.models.user import AccountType, Role, User
@@ -27,9 +34,14 @@ __all__ = [
     "Comment",
     "CommentState",
     "Consultation",
+    "EmailFrequency",
+    "Follow",
     "Initiative",
     "InitiativeStatus",
     "InitiativeUpdate",
+    "Notification",
+    "NotificationKind",
+    "NotificationSettings",
     "OutboxMail",
     "Override",
     "Phase",

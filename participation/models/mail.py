@@ -36,6 +36,8 @@ class OutboxMail(db.Model):
     subject: Mapped[str] = mapped_column(String(255), nullable=False)
     text_body: Mapped[str] = mapped_column(Text, nullable=False)
     html_body: Mapped[str | None] = mapped_column(Text)
+    # A one-click unsubscribe link (RFC 8058) for mails people may choose not to get.
+    unsubscribe_url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, nullable=False
     )

@@ -34,7 +34,10 @@ from participation.models import (
     Ballot,
     Comment,
     Consultation,
+    Follow,
     InitiativeUpdate,
+    Notification,
+    NotificationSettings,
     OutboxMail,
     Proposal,
     Report,
@@ -127,6 +130,13 @@ EXPORTED: dict[str, Section] = {
         "id", "initiative_id", "happened_on", "body", "status", "progress_percent",
         "created_at",
     ),
+    "follows": rows(Follow.user_id, "id", "proposal_id", "consultation_id", "created_at"),
+    "notifications": rows(
+        Notification.recipient_id,
+        "id", "kind", "consultation_id", "proposal_id", "comment_id", "initiative_id",
+        "initiative_update_id", "detail", "created_at", "read_at", "mailed_at",
+    ),
+    "notification_settings": rows(NotificationSettings.user_id, "email_frequency", "changed_at"),
     # What moderators did: other people appear by the id of their content only.
     "consultations_created": rows(Consultation.created_by_id, "id", "slug", "title", "created_at"),
     "reports_resolved": rows(Report.resolved_by_id, "id", "state", "resolved_at"),
@@ -188,7 +198,12 @@ def export_filename(user: User) -> str:
 # Votes and reports stay (counted, or for the moderators) but point at nobody.
 UNLINKED: tuple[InstrumentedAttribute, ...] = (Support.user_id, Ballot.user_id, Report.reporter_id)
 # Rows that are nothing but personal data go with the account.
-REMOVED: tuple[InstrumentedAttribute, ...] = (OutboxMail.user_id,)
+REMOVED: tuple[InstrumentedAttribute, ...] = (
+    OutboxMail.user_id,
+    Follow.user_id,
+    Notification.recipient_id,
+    NotificationSettings.user_id,
+)
 # What the person wrote or did in public, or as a moderator, stays with the tombstone.
 KEPT: tuple[InstrumentedAttribute, ...] = (
     Proposal.author_id,

@@ -26,7 +26,7 @@ from participation.models import (
     ProposalState,
     User,
 )
-from participation.services import accounts
+from participation.services import accounts, follows
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 MAX_TITLE_LENGTH = 160
@@ -124,6 +124,8 @@ def submit(consultation: Consultation, author: User, text: ProposalText) -> Prop
         estimated_cost=text.estimated_cost,
     )
     db.session.add(proposal)
+    db.session.flush()
+    follows.follow_own(proposal)
     db.session.commit()
     return proposal
 

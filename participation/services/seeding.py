@@ -41,7 +41,7 @@ from participation.models import (
     VotingMethod,
 )
 from participation.models.base import utcnow
-from participation.services import accounts, budget_results, promotion
+from participation.services import accounts, budget_results, follows, promotion
 from participation.services.ballots import generate_code
 
 # Generated residents cannot log in: their hash matches no password.
@@ -221,6 +221,7 @@ def _proposal(
     )
     db.session.add(proposal)
     db.session.flush()
+    follows.follow_own(proposal)
     report.created["proposals"] += 1
     return proposal
 
