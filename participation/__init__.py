@@ -121,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
         initiatives,
         main,
         moderation,
+        notifications,
         people,
         proposals,
         results,
@@ -129,7 +130,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for area in (
         main, auth, consultations, proposals, comments, votes, ballots, moderation, results,
-        initiatives, exports, people, account, follows,
+        initiatives, exports, people, account, follows, notifications,
     ):  # fmt: skip
         app.register_blueprint(area.bp)
 

@@ -11,7 +11,15 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from participation.models import AccountType, Role, TallyRule
-from participation.services import accounts, counters, mail, pabulib, seeding, tally
+from participation.services import (
+    accounts,
+    counters,
+    mail,
+    notifications,
+    pabulib,
+    seeding,
+    tally,
+)
 from participation.services.errors import DomainError, ValidationFailed
 from participation.services.exports import (
     Dialect,
@@ -297,9 +305,22 @@ def mail_send(every: int | None) -> None:
         raise SystemExit(1)
 
 
+notifications_cli = AppGroup("notifications", help="Notification e-mails.")
+
+
+@notifications_cli.command("digest")
+def notifications_digest() -> None:
+    """Queue the daily digests: one mail per person who chose them, with what they have neither
+    read nor been mailed. Run it once a day (cron); `flask mail send` delivers the mails. A
+    second run on the same day queues nothing."""
+    queued = notifications.send_digests()
+    click.echo(f"Queued {queued} digest(s).")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(notifications_cli)
     app.cli.add_command(seed)
     app.cli.add_command(doctor)
     app.cli.add_command(export_cli)

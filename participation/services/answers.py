@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from participation.extensions import db
 from participation.models import Answer, Phase, Proposal, User
 from participation.models.base import utcnow
-from participation.services import audit
+from participation.services import audit, notifications
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 
 MAX_ANSWER_TEXT_LENGTH = 5000
@@ -59,7 +59,7 @@ def answer_proposal(proposal: Proposal, moderator: User, answer: Answer, text: s
                 )
             }
         )
-    previous = proposal.answer
+    previous, previous_text = proposal.answer, proposal.answer_text
     proposal.answer = answer
     proposal.answer_text = text or None
     proposal.answered_at = utcnow() if answer is not Answer.NONE else None
@@ -73,5 +73,7 @@ def answer_proposal(proposal: Proposal, moderator: User, answer: Answer, text: s
         to_value=answer.value,
         details={"proposal_id": proposal.id, "title": proposal.title, "text": text},
     )
+    if (previous, previous_text) != (answer, proposal.answer_text):
+        notifications.notify_answer(proposal, moderator)
     db.session.commit()
     return proposal

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from participation.extensions import db
 from participation.models import Comment, CommentState, Phase, Proposal, ProposalState, User
-from participation.services import accounts
+from participation.services import accounts, notifications
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 MAX_BODY_LENGTH = 5000
@@ -169,6 +169,7 @@ def add(
         db.session.add(comment)
         db.session.flush()
         change_count(proposal.id, +1)
+        notifications.notify_comment(comment, author)
         db.session.commit()
     except Exception:
         db.session.rollback()

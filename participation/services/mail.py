@@ -57,14 +57,49 @@ def queue(
     idempotency_key: str,
     html_body: str | None = None,
     user_id: int | None = None,
+    unsubscribe_url: str | None = None,
 ) -> bool:
     """Add a mail to the outbox in the current transaction; the caller commits it together with
     the event that causes it. A mail whose key is already in the outbox is not added again.
 
+    A mail with an `unsubscribe_url` goes out with the List-Unsubscribe headers (RFC 8058).
     Returns whether the mail was added.
     """
+    values = _row(
+        recipient=recipient,
+        subject=subject,
+        text_body=text_body,
+        purpose=purpose,
+        idempotency_key=idempotency_key,
+        html_body=html_body,
+        user_id=user_id,
+        unsubscribe_url=unsubscribe_url,
+    )
+    statement = _insert().values(**values).returning(OutboxMail.id)
+    return db.session.execute(statement).scalar_one_or_none() is not None
+
+
+def queue_many(mails: list[dict[str, Any]]) -> None:
+    """Add many mails (each with the arguments of `queue`) in one statement, executed once for
+    all of them (executemany): a notification to thousands costs no more queries than to ten.
+    Mails whose key is already in the outbox are left out."""
+    if mails:
+        db.session.execute(_insert(), [_row(**fields) for fields in mails])
+
+
+def _row(
+    *,
+    recipient: str,
+    subject: str,
+    text_body: str,
+    purpose: str,
+    idempotency_key: str,
+    html_body: str | None = None,
+    user_id: int | None = None,
+    unsubscribe_url: str | None = None,
+) -> dict[str, Any]:
     now = utcnow()
-    values = {
+    return {
         "idempotency_key": idempotency_key,
         "purpose": purpose,
         "user_id": user_id,
@@ -72,18 +107,20 @@ def queue(
         "subject": subject,
         "text_body": text_body,
         "html_body": html_body,
+        "unsubscribe_url": unsubscribe_url,
         "created_at": now,
         "next_attempt_at": now,
         "attempts": 0,
     }
+
+
+def _insert():
+    """INSERT … ON CONFLICT (idempotency_key) DO NOTHING, on the table (not the ORM entity), so
+    that a list of rows is one executemany."""
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(OutboxMail)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboxMail.id)
+    return dialect.insert(OutboxMail.__table__).on_conflict_do_nothing(
+        index_elements=["idempotency_key"]
     )
-    return db.session.execute(statement).scalar_one_or_none() is not None
 
 
 def compose(template: str, locale: str | None, subject: str | LazyString, **context: Any):
@@ -123,6 +160,10 @@ def build_message(mail: OutboxMail, sender: str, moment: datetime) -> EmailMessa
     message["Date"] = format_datetime(moment)
     message["Message-ID"] = _message_id(mail.idempotency_key, sender)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, please
+    if mail.unsubscribe_url:
+        # One click in the mail program unsubscribes: it POSTs to the link (RFC 8058).
+        message["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(mail.text_body, charset="utf-8")
     if mail.html_body:
         message.add_alternative(mail.html_body, subtype="html", charset="utf-8")

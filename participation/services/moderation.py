@@ -31,7 +31,7 @@ from participation.models import (
     User,
 )
 from participation.models.base import utcnow
-from participation.services import accounts, audit, comments
+from participation.services import accounts, audit, comments, notifications
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 MAX_REPORT_TEXT_LENGTH = 1000
@@ -382,6 +382,9 @@ def _set_hidden(subject: Proposal | Comment, moderator: User, reason: str | None
         reported = Report.comment_id if comment else Report.proposal_id
         actioned = _resolve_reports(reported == subject.id, moderator, ReportState.ACTIONED)
         details |= {"reason": reason, "reports": actioned}
+        if not comment:
+            db.session.refresh(subject)  # the UPDATE went past the session
+            notifications.notify_hidden(subject, moderator)
     audit.record(
         actor=moderator,
         action=f"{kind}.hidden" if hiding else f"{kind}.restored",

@@ -18,7 +18,7 @@ from participation.models import (
     VotingMethod,
 )
 from participation.models.base import utcnow
-from participation.services import audit, budget_results
+from participation.services import audit, budget_results, notifications
 from participation.services.errors import DomainError, NotAllowed
 
 
@@ -55,6 +55,7 @@ def change_phase(consultation: Consultation, to_phase: Phase, actor: User) -> Co
         from_value=from_phase.value,
         to_value=to_phase.value,
     )
+    notifications.notify_phase(consultation, actor)
     db.session.commit()
     return consultation
 

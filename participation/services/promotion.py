@@ -33,7 +33,7 @@ from participation.models import (
     TallyEntry,
     User,
 )
-from participation.services import audit
+from participation.services import audit, notifications
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 MAX_BUDGET = 2_000_000_000
@@ -182,6 +182,7 @@ def promote(
         db.session.rollback()
         raise DomainError(_l("This proposal is already an initiative.")) from error
     _record(initiative, moderator, "initiative.created", _snapshot(initiative))
+    notifications.notify_promoted(initiative, moderator)
     db.session.commit()
     return initiative
 
@@ -298,6 +299,7 @@ def post_update(
             "progress_percent": progress_percent,
         },
     )
+    notifications.notify_initiative_update(update, moderator)
     db.session.commit()
     return update
 
@@ -429,5 +431,6 @@ def promote_funded(
         ) from error
     for initiative in created:
         _record(initiative, moderator, "initiative.created", _snapshot(initiative))
+        notifications.notify_promoted(initiative, moderator)
     db.session.commit()
     return created

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired
+
+from participation.services.notifications import EMAIL_FREQUENCY_LABELS
+
+
+class EmailFrequencyForm(FlaskForm):
+    email_frequency = RadioField(
+        _l("E-mails about your notifications"),
+        choices=[
+            SelectChoice(frequency.value, label)
+            for frequency, label in EMAIL_FREQUENCY_LABELS.items()
+        ],
+        validators=[DataRequired(_l("Please choose how often you want an e-mail."))],
+    )
