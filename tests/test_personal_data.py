@@ -132,8 +132,12 @@ def test_export_has_the_own_comments_wherever_they_are(anna_and_bruno):
 def test_export_has_the_supports_given(anna_and_bruno):
     anna, bruno = anna_and_bruno
     [support] = personal_data.export(anna)["supports"]
-    bruno_proposal = db.session.scalar(db.select(Proposal).where(Proposal.author_id == bruno.id))
-    assert support["proposal_id"] == bruno_proposal.id
+    fountain = db.session.scalar(
+        db.select(Proposal).where(
+            Proposal.author_id == bruno.id, Proposal.title == "Bruno's fountain"
+        )
+    )
+    assert support["proposal_id"] == fountain.id
 
 
 def test_export_has_the_ballots_with_code_and_choices(anna_and_bruno):
