@@ -177,9 +177,7 @@ def _register_template_helpers(app: Flask) -> None:
     from participation.services.phases import PHASE_LABELS
 
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.globals.update(
-        phase_labels=PHASE_LABELS, languages={"de": "Deutsch", "en": "English"}
-    )
+    app.jinja_env.globals.update(phase_labels=PHASE_LABELS, languages=formatting.LANGUAGE_NAMES)
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["plaintext"] = render_plaintext
     app.jinja_env.filters["phase_label"] = lambda value: PHASE_LABELS[Phase(value)]

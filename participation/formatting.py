@@ -11,6 +11,9 @@ from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from jinja2 import pass_context
 from markupsafe import Markup
 
+# Each language by its own name (never translated: a reader looks for their language in it).
+LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
+
 
 def date(value: date_type | None, fmt: str = "long") -> str:
     return format_date(value, fmt) if value else ""

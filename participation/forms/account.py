@@ -9,10 +9,9 @@ from wtforms import EmailField, PasswordField, SelectField, StringField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from participation.formatting import LANGUAGE_NAMES
 from participation.services.accounts import MAX_DISPLAY_NAME_LENGTH
 from participation.services.personal_data import MAX_REASON_LENGTH
-
-LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
 
 
 def _current_password() -> PasswordField:
