@@ -46,6 +46,8 @@ LOGINS = {
     "citizen": ("anna@example.org", "demo-citizen-password"),
     "moderator": ("moderation@example.org", "demo-moderator-password"),
     "admin": ("admin@example.org", "demo-admin-password"),
+    # Added by tests/browser/demo.py: logged in, but the e-mail address is not confirmed yet.
+    "unconfirmed": demo.UNCONFIRMED,
 }
 ROLES = ("visitor", *LOGINS)
 

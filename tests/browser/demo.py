@@ -18,7 +18,8 @@ from participation.models import (
     ReportReason,
     User,
 )
-from participation.services import moderation
+from participation.services import accounts, moderation, notifications
+from participation.services import comments as comment_service
 
 COLLECTING = "ideen-fuer-die-innenstadt"
 SUPPORT_VOTING = "sicherer-schulweg"
@@ -30,6 +31,9 @@ DRAFT = "entwurf-klimaschutz"
 
 CITIZEN = "anna@example.org"
 MODERATOR = "moderation@example.org"
+NEIGHBOUR = "mehmet@example.org"
+# An account whose address is not confirmed yet (the browser tests log in with it as well).
+UNCONFIRMED = ("unconfirmed@example.org", "demo-unconfirmed-password")
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,11 @@ class DemoIds:
     collecting_category: int
     initiative: int  # the initiative with the most updates
     reported_comment: int
+    citizen: int  # the demo citizen's account, for their profile
+    author: int  # another person with public proposals and comments
+    other_user: int  # an account an admin may delete on request (not deleted by the tests)
+    reset_token: str  # a valid password reset link's token for the demo citizen
+    unsubscribe_token: str  # a valid one-click unsubscribe token of another person
 
 
 def _consultation(slug: str) -> Consultation:
@@ -90,6 +99,12 @@ def prepare(app: Flask) -> DemoIds:
             select(Proposal).filter_by(consultation_id=collecting.id, author_id=citizen.id)
         )
         assert own is not None, "the demo citizen needs a proposal in the collecting phase"
+        neighbour = _user(NEIGHBOUR)
+        # The citizen follows their own proposal: a comment on it makes a notification.
+        email, password = UNCONFIRMED
+        with app.test_request_context():  # the mails they queue link to the site
+            comment_service.add(own, neighbour, "Gute Idee, ich bin dafür.")
+            accounts.register(email=email, display_name="Noch Unbestätigt", password=password)
         voting_proposal = _most_commented(_consultation(SUPPORT_VOTING))
         initiative = db.session.scalar(
             select(Initiative)
@@ -105,4 +120,9 @@ def prepare(app: Flask) -> DemoIds:
             collecting_category=collecting.categories[0].id,
             initiative=initiative.id,
             reported_comment=comments[0].id,
+            citizen=citizen.id,
+            author=discussed.author_id,
+            other_user=neighbour.id,
+            reset_token=accounts.password_reset_token(citizen),
+            unsubscribe_token=notifications.unsubscribe_token(neighbour.id),
         )

@@ -61,6 +61,16 @@ def reject_without_explanation(page) -> None:
     submit_main_form(page)
 
 
+def submit_an_unknown_choice(page) -> None:
+    """Send a choice the radio buttons do not offer (an old page, a crafted request): the
+    server refuses it with a message, which is the one way this form shows an error."""
+    page.evaluate(
+        "() => { const radio = document.querySelector('main input[type=radio]');"
+        " radio.value = 'hourly'; radio.checked = true; }"
+    )
+    submit_main_form(page)
+
+
 @dataclass(frozen=True)
 class Visit:
     """One page as one role sees it; `action` brings the page into the state to check."""
@@ -119,6 +129,38 @@ VISITS = [
     ),
     Visit("register", "visitor", "/account/register"),
     Visit("register with errors", "visitor", "/account/register", 422, submit_main_form),
+    Visit("profile", "visitor", lambda ids: f"/people/{ids.author}"),
+    Visit("profile comments", "visitor", lambda ids: f"/people/{ids.author}/comments"),
+    Visit("forgot password", "visitor", "/account/password/forgot"),
+    Visit(
+        "forgot password with errors", "visitor", "/account/password/forgot", 422, submit_main_form
+    ),
+    Visit(
+        "forgot password sent",
+        "visitor",
+        "/account/password/forgot",
+        action=fill_and_submit({"#email": "nobody@example.org"}),
+    ),
+    Visit("reset password", "visitor", lambda ids: f"/account/password/reset/{ids.reset_token}"),
+    Visit(
+        "reset password with errors",
+        "visitor",
+        lambda ids: f"/account/password/reset/{ids.reset_token}",
+        422,
+        submit_main_form,
+    ),
+    Visit("reset link invalid", "visitor", "/account/password/reset/not-a-token", 400),
+    Visit("confirmation link invalid", "visitor", "/account/confirm/not-a-token", 400),
+    Visit(
+        "unsubscribe", "visitor", lambda ids: f"/notifications/unsubscribe/{ids.unsubscribe_token}"
+    ),
+    Visit(
+        "unsubscribed",
+        "visitor",
+        lambda ids: f"/notifications/unsubscribe/{ids.unsubscribe_token}",
+        action=lambda page: submit_main_form(page, "main form button[type=submit]"),
+    ),
+    Visit("unsubscribe link invalid", "visitor", "/notifications/unsubscribe/not-a-token", 400),
     Visit("not found", "visitor", "/consultations/there-is-no-such-consultation", 404),
     Visit("method not allowed", "visitor", "/account/logout", 405),
     # Citizens
@@ -164,6 +206,44 @@ VISITS = [
     ),
     Visit("ballot after voting", "citizen", consultation(demo.BUDGET_CLOSED, "/ballot")),
     Visit("forbidden", "citizen", "/moderation/reports", 403),
+    Visit("own profile", "citizen", lambda ids: f"/people/{ids.citizen}"),
+    Visit("account settings", "citizen", "/account/settings"),
+    Visit(
+        "account settings with errors",
+        "citizen",
+        "/account/settings",
+        422,
+        fill_and_submit({"#display_name": ""}),
+    ),
+    Visit("password settings", "citizen", "/account/settings/password"),
+    Visit(
+        "password settings with errors",
+        "citizen",
+        "/account/settings/password",
+        422,
+        submit_main_form,
+    ),
+    Visit("e-mail settings", "citizen", "/account/settings/email"),
+    Visit(
+        "e-mail settings with errors", "citizen", "/account/settings/email", 422, submit_main_form
+    ),
+    Visit("notification settings", "citizen", "/account/settings/notifications"),
+    Visit(
+        "notification settings with errors",
+        "citizen",
+        "/account/settings/notifications",
+        422,
+        submit_an_unknown_choice,
+    ),
+    Visit("own data", "citizen", "/account/data"),
+    Visit("delete account", "citizen", "/account/delete"),
+    Visit("delete account with errors", "citizen", "/account/delete", 422, submit_main_form),
+    Visit("notifications", "citizen", "/notifications"),
+    Visit("e-mail change link invalid", "citizen", "/account/email/confirm/not-a-token", 400),
+    # Logged in, address not confirmed: the notice on every page, and what it keeps closed
+    Visit("home unconfirmed", "unconfirmed", "/"),
+    Visit("consultation unconfirmed", "unconfirmed", consultation(demo.COLLECTING)),
+    Visit("proposal unconfirmed", "unconfirmed", lambda ids: f"/proposals/{ids.voting_proposal}"),
     # Moderators and admins
     Visit("moderation queue", "moderator", "/moderation/reports"),
     Visit("audit log", "moderator", consultation(demo.BUDGET_CLOSED, "/audit")),
@@ -213,6 +293,14 @@ VISITS = [
         submit_main_form,
     ),
     Visit("users", "admin", "/moderation/users"),
+    Visit("delete on request", "admin", lambda ids: f"/moderation/users/{ids.other_user}/delete"),
+    Visit(
+        "delete on request with errors",
+        "admin",
+        lambda ids: f"/moderation/users/{ids.other_user}/delete",
+        422,
+        submit_main_form,
+    ),
 ]
 
 

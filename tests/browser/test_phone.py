@@ -157,6 +157,12 @@ VISITS = [
     Visit("results support", "visitor", consultation(demo.SUPPORT_CLOSED, "/results")),
     Visit("initiative list", "visitor", "/initiatives"),
     Visit("initiative", "visitor", lambda ids: f"/initiatives/{ids.initiative}"),
+    Visit("profile", "visitor", lambda ids: f"/people/{ids.author}"),
+    Visit("own profile", "citizen", lambda ids: f"/people/{ids.citizen}"),
+    Visit("account settings", "citizen", "/account/settings"),
+    Visit("notification settings", "citizen", "/account/settings/notifications"),
+    Visit("notifications", "citizen", "/notifications"),
+    Visit("home unconfirmed", "unconfirmed", "/"),
 ]
 
 
