@@ -29,7 +29,8 @@ from tests.test_voting import Voting, open_voting
 ENGLISH = {"Accept-Language": "en"}
 JSON = {"Accept": "application/json"}
 SUPPORT_BUTTON = re.compile(
-    r'<button type="submit" class="btn [^"]*"\s+aria-pressed="(true|false)">'
+    r'<button type="submit" class="btn [^"]*"\s+aria-pressed="(true|false)"'
+    r' aria-describedby="support-state-\d+">'
 )
 
 
@@ -212,17 +213,26 @@ def test_visitor_sees_a_login_link_instead_of_the_button(client, vote):
 # The button
 
 
+SUPPORT_STATE = re.compile(r"<span [^>]*data-support-state>([^<]*)</span>")
+SUPPORT_BUTTON_TEXT = re.compile(r'aria-describedby="support-state-\d+">(.*?)</button>', re.S)
+
+
 @pytest.mark.parametrize(
-    ("supported", "pressed", "label"),
-    [(False, "false", "Support this proposal"), (True, "true", "Withdraw my support")],
+    ("supported", "pressed", "state"),
+    [(False, "false", ""), (True, "true", "You support this proposal.")],
 )
-def test_button_shows_the_citizens_own_state(app, client, auth, vote, supported, pressed, label):
+def test_button_shows_the_citizens_own_state(app, client, auth, vote, supported, pressed, state):
+    """A toggle button keeps its name whether pressed or not (WAI-ARIA APG): aria-pressed
+    carries the state for screen readers, and the text beside the button shows it."""
     if supported:
         supported_beforehand(app, vote.proposal, vote.citizen)
     auth.login(vote.citizen.email)
     html = page(client, proposal_url(vote.proposal))
     assert SUPPORT_BUTTON.findall(html) == [pressed]
-    assert f"<span data-support-label>{label}</span>" in html
+    [button_text] = SUPPORT_BUTTON_TEXT.findall(html)
+    assert re.sub(r"<[^>]+>|✓", "", button_text).strip() == "Support this proposal"
+    assert SUPPORT_STATE.findall(html) == [state]
+    assert f'aria-describedby="support-state-{vote.proposal.id}"' in html
 
 
 def test_button_of_another_citizens_support_is_not_pressed(app, client, auth, factory, vote):
@@ -301,8 +311,8 @@ def test_json_answer_describes_the_new_state(client, auth, factory):
     assert response.status_code == 200
     answer = response.get_json()
     assert (answer["supported"], answer["count"], answer["remaining"]) == (True, 1, 1)
-    assert (answer["label"], answer["count_text"], answer["action"]) == (
-        "Withdraw my support",
+    assert (answer["state_text"], answer["count_text"], answer["action"]) == (
+        "You support this proposal.",
         "1 support",
         withdraw_url(vote.proposal),
     )

@@ -106,7 +106,7 @@ def _act(proposal_id: int, action: Callable[[Proposal, Any], SupportState]) -> R
             count=state.count,
             remaining=state.remaining,
             message=message,
-            label=_("Withdraw my support") if state.supported else _("Support this proposal"),
+            state_text=_("You support this proposal.") if state.supported else "",
             count_text=ngettext("%(num)d support", "%(num)d supports", state.count),
             remaining_text=_remaining_text(state),
             action=url_for(".withdraw" if state.supported else ".support", proposal_id=proposal.id),

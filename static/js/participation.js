@@ -53,7 +53,9 @@ document.addEventListener("submit", async (event) => {
     return;
   }
   form.action = answer.action;
-  form.querySelector("[data-support-label]").textContent = answer.label;
+  // The button keeps its name; its state and the text beside it change.
+  form.querySelector("[data-support-mark]").textContent = answer.supported ? "✓ " : "";
+  form.querySelector("[data-support-state]").textContent = answer.state_text;
   button.setAttribute("aria-pressed", String(answer.supported));
   button.classList.toggle("btn-primary", !answer.supported);
   button.classList.toggle("btn-outline-primary", answer.supported);

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 from flask import Flask
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from participation.extensions import db
@@ -24,6 +25,20 @@ PASSWORD = "a long journey password"
 # 20.000 € of the 250.000 € budget, and the ballot has no minimum number of projects.
 BALLOT_PROJECTS = ("Sitzbänke am Flussufer", "Insektenhotels an Grundschulen")
 BALLOT_TOTAL = "20.000\u00a0€"  # as Babel writes it, with a no-break space
+
+
+SUPPORT_BUTTON_NAME = "Diesen Vorschlag unterstützen"  # the same whether pressed or not
+
+
+def in_german(app: Flask, msgid: str) -> str:
+    """A message as the pages show it in German (the browser asks for de-DE)."""
+    with app.test_request_context(), force_locale("de"):
+        return gettext(msgid)
+
+
+def supported_text(app: Flask) -> str:
+    """The text beside a pressed support button."""
+    return in_german(app, "You support this proposal.")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.browser import demo
+from tests.browser import journeys_support as journey
 from tests.browser.demo import DemoIds
 
 # The WCAG 2.1 A and AA rules, and axe's best-practice rules for what the issue also asks:
@@ -404,14 +405,21 @@ def _support_button(page, proposal_id: int):
     return page.locator(f"#support-{proposal_id} button[type=submit]")
 
 
-def test_the_support_button_says_what_it_does_and_whether_it_is_pressed(tab_as, demo_ids: DemoIds):
+def test_the_support_button_keeps_its_name_and_tells_whether_it_is_pressed(
+    tab_as, demo_ids: DemoIds, live_app
+):
+    """A toggle button (WAI-ARIA APG): the same name pressed or not, aria-pressed carries the
+    state, and a text beside the button shows the state to those who see it."""
     page = tab_as("citizen")
     page.goto(f"/proposals/{demo_ids.voting_proposal}")
     button = _support_button(page, demo_ids.voting_proposal)
+    state = page.locator(f"#support-state-{demo_ids.voting_proposal}")
+    states = {"false": "", "true": journey.supported_text(live_app)}
     before = button.get_attribute("aria-pressed")
-    assert before in {"true", "false"}
-    names = {"false": "Diesen Vorschlag unterstützen", "true": "Meine Unterstützung zurücknehmen"}
-    assert names[before] in button.inner_text()
+    assert before in states
+    name = page.get_by_role("button", name=journey.SUPPORT_BUTTON_NAME, exact=True)
+    assert name.count() == 1, "the button is called what it does"
+    assert state.inner_text().strip() == states[before]
     button.click()
     after = "false" if before == "true" else "true"
     page.wait_for_function(
@@ -419,7 +427,8 @@ def test_the_support_button_says_what_it_does_and_whether_it_is_pressed(tab_as, 
         ".getAttribute('aria-pressed') === pressed",
         arg=[demo_ids.voting_proposal, after],
     )
-    assert names[after] in button.inner_text()
+    assert name.count() == 1, "pressing it changes its state, not its name"
+    assert state.inner_text().strip() == states[after]
     assert page.locator("[data-support-message]").inner_text().strip()
     button.click()  # and back, so that the demo data stays as it was
     page.wait_for_function(
@@ -427,6 +436,19 @@ def test_the_support_button_says_what_it_does_and_whether_it_is_pressed(tab_as, 
         ".getAttribute('aria-pressed') === pressed",
         arg=[demo_ids.voting_proposal, before],
     )
+    assert state.inner_text().strip() == states[before]
+
+
+def test_the_follow_button_keeps_its_name_whether_pressed_or_not(tab_as, demo_ids: DemoIds):
+    """The same toggle pattern: the citizen follows their own proposal, not somebody else's."""
+    page = tab_as("citizen")
+    pressed = {}
+    for proposal in (demo_ids.own_proposal, demo_ids.reportable_proposal):
+        page.goto(f"/proposals/{proposal}")
+        button = page.get_by_role("button", name="Diesem Vorschlag folgen", exact=True)
+        assert button.count() == 1
+        pressed[proposal] = button.get_attribute("aria-pressed")
+    assert pressed == {demo_ids.own_proposal: "true", demo_ids.reportable_proposal: "false"}
 
 
 FOCUS_STYLE = """element => {

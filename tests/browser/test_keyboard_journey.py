@@ -170,7 +170,9 @@ def test_register_log_in_propose_comment_and_support_with_the_keyboard_alone(
     page.wait_for_function(
         "button => button.getAttribute('aria-pressed') === 'true'", arg=button.element_handle()
     )
-    assert "Meine Unterstützung zurücknehmen" in button.inner_text()
+    assert button.inner_text().strip().endswith(journey.SUPPORT_BUTTON_NAME), "its name stays"
+    state = page.locator(f"#support-state-{demo_ids.voting_proposal}")
+    assert state.inner_text().strip() == journey.supported_text(live_app)
     assert journey.support_count(count.inner_text()) == before + 1
     assert "Vielen Dank" in page.locator("[data-support-message]").inner_text()
     assert button.evaluate("button => button === document.activeElement"), (
