@@ -491,3 +491,60 @@ def test_a_closed_consultation_without_published_results_offers_no_results(ctx, 
         "Once the town starts carrying out the winning proposals, you can follow their "
         "progress as initiatives.",
     )
+
+
+# --- logged in, e-mail address not confirmed yet: confirm first -----------------------------
+
+CONFIRM_FIRST = {
+    (Phase.COLLECTING, SUPPORT): (
+        "Read the proposals. To submit a proposal or to comment, please confirm your e-mail "
+        "address first: open the link we have sent you.",
+        "When voting opens, you can support as many proposals as you like.",
+    ),
+    (Phase.COLLECTING, BUDGET): (
+        "Read the proposals. To submit a proposal or to comment, please confirm your e-mail "
+        "address first: open the link we have sent you.",
+        "When voting opens, you choose on a ballot the projects you want funded; together they "
+        "may cost at most €50,000.",
+    ),
+    (Phase.VOTING, SUPPORT): (
+        "Read the proposals and support the ones you like.",
+        "Please confirm your e-mail address first to support proposals: open the link we have "
+        "sent you.",
+    ),
+    (Phase.VOTING, BUDGET): (
+        "Choose on your ballot the projects you want funded; together they may cost at most "
+        "€50,000.",
+        "Please confirm your e-mail address first to fill in your ballot: open the link we have "
+        "sent you.",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("phase", "method"),
+    list(CONFIRM_FIRST),
+    ids=[f"{phase.value}-{method.value}" for phase, method in CONFIRM_FIRST],
+)
+def test_an_unconfirmed_citizen_is_told_to_confirm_their_address_first(ctx, factory, phase, method):
+    """Submitting, commenting, supporting and the ballot all wait for the confirmed address, so
+    the box does not invite a citizen who has not opened the link yet to do them."""
+    consultation = factory.consultation(**consultation_fields(phase, method))
+    unconfirmed = factory.user(email_confirmed_at=None)
+
+    box = say(consultation, unconfirmed)
+
+    assert box.can_do == CONFIRM_FIRST[phase, method]
+    assert [link.action for link in box.links] == [Action.READ_PROPOSALS], (
+        "no link to a form the citizen may not send yet"
+    )
+    confirmed = say(consultation, factory.user())
+    assert not any("confirm your e-mail" in sentence for sentence in confirmed.can_do), (
+        "a confirmed citizen is invited to take part"
+    )
+
+
+def test_an_unconfirmed_citizen_is_still_told_the_cap_while_voting(ctx, factory):
+    consultation = factory.consultation(phase=Phase.VOTING, max_supports=3)
+    box = say(consultation, factory.user(email_confirmed_at=None))
+    assert box.can_do[-1] == "You can support up to 3 proposals."

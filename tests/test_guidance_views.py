@@ -151,3 +151,17 @@ def test_the_links_of_the_box_lead_to_pages_that_exist(client, auth, factory):
     collecting = factory.consultation(phase=Phase.COLLECTING)
     auth.login(factory.user().email)
     assert client.get(f"/consultations/{collecting.slug}/proposals/new").status_code == 200
+
+
+@pytest.mark.parametrize("phase", [Phase.COLLECTING, Phase.VOTING])
+def test_an_unconfirmed_citizen_is_asked_to_confirm_instead_of_invited_to_take_part(
+    client, auth, factory, phase
+):
+    consultation = factory.consultation(phase=phase)
+    auth.login(factory.user(email_confirmed_at=None).email)
+    box = box_of(client, consultation.slug, "en")
+    assert "please confirm your e-mail address first" in box.lower()
+    assert "Submit your own proposal" not in box
+    assert "Press “Support this proposal”" not in box
+    assert "log in" not in box
+    assert_links(box, consultation.slug, (("read_proposals", "Go to the proposals"),))

@@ -2,8 +2,9 @@
 now and until when.
 
 The wording depends on the phase, the voting method and the reader: a visitor is told to log
-in first, a citizen who has already supported proposals or filled in a ballot is told where
-they stand. Dates are the moderators' planned dates, formatted in the reader's language; the
+in first, a citizen whose e-mail address is not confirmed yet to confirm it first, a citizen
+who has already supported proposals or filled in a ballot is told where they stand.
+Dates are the moderators' planned dates, formatted in the reader's language; the
 moderators move the phases by hand, so a planned date that has passed is said to have passed,
 and a phase without a planned end says so plainly.
 """
@@ -61,6 +62,8 @@ class Guidance:
 @dataclass(frozen=True)
 class _Reader:
     logged_in: bool
+    # Logged in, but the e-mail address is not confirmed: may read, not take part yet.
+    confirmed: bool = True
     supports: int = 0
     has_ballot: bool = False
 
@@ -99,6 +102,8 @@ def for_consultation(
 def _reader(consultation: Consultation, viewer: User | None) -> _Reader:
     if viewer is None or not viewer.is_authenticated:
         return _Reader(logged_in=False)
+    if not viewer.is_confirmed:
+        return _Reader(logged_in=True, confirmed=False)  # cannot have supported or voted
     if consultation.phase in (Phase.DRAFT, Phase.COLLECTING):
         return _Reader(logged_in=True)  # nobody has voted yet
     if consultation.voting_method is VotingMethod.BUDGET:
@@ -125,14 +130,22 @@ def _draft(consultation: Consultation, reader: _Reader) -> _Parts:
 
 
 def _collecting(consultation: Consultation, reader: _Reader) -> _Parts:
-    can_do = [
-        _("Submit your own proposal and comment on the proposals of others.")
-        if reader.logged_in
-        else _(
-            "Read the proposals. To submit a proposal or to comment, please log in or "
-            "register first."
-        )
-    ]
+    if not reader.logged_in:
+        can_do = [
+            _(
+                "Read the proposals. To submit a proposal or to comment, please log in or "
+                "register first."
+            )
+        ]
+    elif not reader.confirmed:
+        can_do = [
+            _(
+                "Read the proposals. To submit a proposal or to comment, please confirm your "
+                "e-mail address first: open the link we have sent you."
+            )
+        ]
+    else:
+        can_do = [_("Submit your own proposal and comment on the proposals of others.")]
     if consultation.voting_method is VotingMethod.BUDGET:
         limit = consultation.ballot_limit
         if limit is None:
@@ -160,17 +173,27 @@ def _collecting(consultation: Consultation, reader: _Reader) -> _Parts:
         )
     else:
         can_do.append(_("When voting opens, you can support as many proposals as you like."))
+    link = (
+        Link(Action.SUBMIT_PROPOSAL, _("Submit a proposal"))
+        if reader.confirmed
+        else Link(Action.READ_PROPOSALS, _("Go to the proposals"))
+    )
     return (
         _("Proposals are being collected: everybody can suggest ideas and discuss them."),
         can_do,
-        [Link(Action.SUBMIT_PROPOSAL, _("Submit a proposal"))],
+        [link],
     )
 
 
 def _voting(consultation: Consultation, reader: _Reader) -> _Parts:
     summary = _("Voting is open. The proposals can no longer be changed.")
     if consultation.voting_method is VotingMethod.BUDGET:
-        return summary, _voting_by_ballot(consultation, reader), [_ballot_link(reader)]
+        link = (
+            _ballot_link(reader)
+            if reader.confirmed
+            else Link(Action.READ_PROPOSALS, _("Go to the proposals"))
+        )
+        return summary, _voting_by_ballot(consultation, reader), [link]
     return (
         summary,
         _voting_by_support(consultation, reader),
@@ -199,15 +222,28 @@ def _voting_by_ballot(consultation: Consultation, reader: _Reader) -> list[str]:
     )
     if not reader.logged_in:
         return [choose, _("Please log in or register first to fill in your ballot.")]
+    if not reader.confirmed:
+        return [
+            choose,
+            _(
+                "Please confirm your e-mail address first to fill in your ballot: open the "
+                "link we have sent you."
+            ),
+        ]
     return [choose, _("You have not filled in a ballot yet.")]
 
 
 def _voting_by_support(consultation: Consultation, reader: _Reader) -> list[str]:
     cap = consultation.max_supports
-    if not reader.logged_in:
+    if not reader.logged_in or not reader.confirmed:
         can_do = [
             _("Read the proposals and support the ones you like."),
-            _("Please log in or register first to support proposals."),
+            _("Please log in or register first to support proposals.")
+            if not reader.logged_in
+            else _(
+                "Please confirm your e-mail address first to support proposals: open the link "
+                "we have sent you."
+            ),
         ]
         if cap:
             can_do.append(_cap_sentence(cap))
