@@ -213,7 +213,9 @@ def _button(html: str) -> str:
 
 
 def _proposal_page(client, proposal_id: int) -> str:
-    return client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
+    return client.get(f"/proposals/{proposal_id}", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
 
 
 @pytest.fixture

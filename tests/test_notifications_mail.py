@@ -270,7 +270,7 @@ def test_the_digest_key_is_the_person_and_the_day(factory, proposal, bruno):
 
 
 def test_the_digest_leaves_out_what_was_read_on_the_site(factory, proposal, bruno):
-    daisy = follower(factory, proposal, DAILY)
+    daisy = follower(factory, proposal, DAILY, locale="en")
     _comment(proposal, bruno, 2)
     notifications.mark_all_read(daisy)
     _comment(proposal, bruno)
@@ -291,7 +291,7 @@ def test_nobody_gets_a_digest_without_anything_new(factory, proposal, bruno):
 
 
 def test_the_digest_starts_with_what_came_after_choosing_it(factory, proposal, bruno):
-    person = follower(factory, proposal, NONE)
+    person = follower(factory, proposal, NONE, locale="en")
     _comment(proposal, bruno, 2)
     notifications.set_email_frequency(person, DAILY)
     _comment(proposal, bruno)
