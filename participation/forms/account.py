@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, Length
 
 from participation.formatting import LANGUAGE_NAMES
+from participation.forms.fields import email_address, new_password, repeated_password
 from participation.services.accounts import MAX_DISPLAY_NAME_LENGTH
 from participation.services.personal_data import MAX_REASON_LENGTH
 
@@ -46,30 +47,14 @@ class ProfileForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current_password = _current_password()
-    password = PasswordField(
-        _l("New password"),
-        description=_l("At least 12 characters. A sentence you can remember works well."),
-        validators=[DataRequired(_l("Please choose a password."))],
-        render_kw={"autocomplete": "new-password"},
-    )
-    password_repeat = PasswordField(
-        _l("Repeat the password"),
-        validators=[
-            DataRequired(_l("Please repeat the password.")),
-            EqualTo("password", _l("The two passwords are not the same.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = new_password(_l("New password"))
+    password_repeat = repeated_password()
 
 
 class EmailForm(FlaskForm):
-    email = EmailField(
+    email = email_address(
         _l("New e-mail address"),
-        description=_l(
-            "We send a link to it. Your current address stays valid until you open the link."
-        ),
-        validators=[DataRequired(_l("Please enter your e-mail address.")), Length(max=254)],
-        render_kw={"autocomplete": "email"},
+        _l("We send a link to it. Your current address stays valid until you open the link."),
     )
     current_password = _current_password()
 

@@ -4,17 +4,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, Length
 
+from participation.forms.fields import email_address, new_password, repeated_password
 from participation.models import AccountType
 
 
 class RegisterForm(FlaskForm):
-    email = EmailField(
-        _l("E-mail address"),
-        validators=[DataRequired(_l("Please enter your e-mail address.")), Length(max=254)],
-        render_kw={"autocomplete": "email"},
-    )
+    email = email_address(_l("E-mail address"))
     display_name = StringField(
         _l("Display name"),
         description=_l("Shown next to your proposals and comments."),
@@ -32,20 +29,8 @@ class RegisterForm(FlaskForm):
         default=AccountType.PERSON.value,
         validators=[DataRequired()],
     )
-    password = PasswordField(
-        _l("Password"),
-        description=_l("At least 12 characters. A sentence you can remember works well."),
-        validators=[DataRequired(_l("Please choose a password."))],
-        render_kw={"autocomplete": "new-password"},
-    )
-    password_repeat = PasswordField(
-        _l("Repeat the password"),
-        validators=[
-            DataRequired(_l("Please repeat the password.")),
-            EqualTo("password", _l("The two passwords are not the same.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = new_password(_l("Password"))
+    password_repeat = repeated_password()
 
 
 class LoginForm(FlaskForm):
@@ -71,26 +56,9 @@ class ResendConfirmationForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(
-        _l("E-mail address"),
-        description=_l("The address you registered with."),
-        validators=[DataRequired(_l("Please enter your e-mail address.")), Length(max=254)],
-        render_kw={"autocomplete": "email"},
-    )
+    email = email_address(_l("E-mail address"), _l("The address you registered with."))
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(
-        _l("New password"),
-        description=_l("At least 12 characters. A sentence you can remember works well."),
-        validators=[DataRequired(_l("Please choose a password."))],
-        render_kw={"autocomplete": "new-password"},
-    )
-    password_repeat = PasswordField(
-        _l("Repeat the password"),
-        validators=[
-            DataRequired(_l("Please repeat the password.")),
-            EqualTo("password", _l("The two passwords are not the same.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = new_password(_l("New password"))
+    password_repeat = repeated_password()
