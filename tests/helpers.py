@@ -6,11 +6,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from flask import Flask
 
 from participation.extensions import db
-from participation.models import Proposal
+from participation.models import Notification, NotificationKind, Proposal
+from participation.models.base import utcnow
 
 
 def attached(model, instance):
@@ -27,6 +29,28 @@ def selected_ids(consultation) -> set[int]:
             )
         )
     )
+
+
+def add_comment_notifications(
+    recipient_id: int, proposal: Proposal, comment_id: int, count: int
+) -> list[int]:
+    """`count` notifications of the comment for the recipient, a minute apart from a day ago on,
+    oldest first; commits and returns their ids."""
+    start = utcnow() - timedelta(days=1)
+    rows = [
+        Notification(
+            recipient_id=recipient_id,
+            kind=NotificationKind.COMMENT,
+            consultation_id=proposal.consultation_id,
+            proposal_id=proposal.id,
+            comment_id=comment_id,
+            created_at=start + timedelta(minutes=minute),
+        )
+        for minute in range(count)
+    ]
+    db.session.add_all(rows)
+    db.session.commit()
+    return [row.id for row in rows]
 
 
 def at_the_same_moment(

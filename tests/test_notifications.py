@@ -5,7 +5,7 @@ number of followers."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from sqlalchemy import event, insert, select
@@ -40,7 +40,7 @@ from participation.services import (
 from participation.services.errors import DomainError, NotFound, ValidationFailed
 from participation.services.notifications import Reader
 from tests.factories import Factory
-from tests.helpers import attached
+from tests.helpers import add_comment_notifications, attached
 
 
 @dataclass
@@ -378,28 +378,14 @@ def test_the_comment_of_a_deleted_account_is_by_a_deleted_participant(scene):
 # Reading and marking
 
 
-def _notify(recipient: User, proposal: Proposal, count: int, start=None) -> list[int]:
+def _notify(recipient: User, proposal: Proposal, count: int) -> list[int]:
     """`count` comment notifications a minute apart, oldest first; returns their ids."""
-    start = start or utcnow() - timedelta(days=1)
     comment = db.session.scalars(select(Comment).where(Comment.proposal_id == proposal.id)).first()
     if comment is None:
         comment = Comment(proposal_id=proposal.id, author_id=None, body="A comment.")
         db.session.add(comment)
         db.session.flush()
-    rows = [
-        Notification(
-            recipient_id=recipient.id,
-            kind=NotificationKind.COMMENT,
-            consultation_id=proposal.consultation_id,
-            proposal_id=proposal.id,
-            comment_id=comment.id,
-            created_at=start + timedelta(minutes=minute),
-        )
-        for minute in range(count)
-    ]
-    db.session.add_all(rows)
-    db.session.commit()
-    return [row.id for row in rows]
+    return add_comment_notifications(recipient.id, proposal, comment.id, count)
 
 
 def test_the_unread_count_counts_only_the_persons_unread_notifications(scene):

@@ -4,7 +4,6 @@ pages."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,12 +12,10 @@ from participation.extensions import db
 from participation.models import (
     Comment,
     EmailFrequency,
-    Notification,
-    NotificationKind,
     User,
 )
-from participation.models.base import utcnow
 from participation.services import notifications
+from tests.helpers import add_comment_notifications
 
 BELL = re.compile(r'<a class="nav-link notification-bell".*?</a>', re.S)
 
@@ -36,22 +33,8 @@ def scene(factory):
 
 def notify(app, recipient, proposal, comment, count: int) -> list[int]:
     """`count` comment notifications a minute apart, oldest first."""
-    start = utcnow() - timedelta(days=1)
     with app.app_context():
-        rows = [
-            Notification(
-                recipient_id=recipient.id,
-                kind=NotificationKind.COMMENT,
-                consultation_id=proposal.consultation_id,
-                proposal_id=proposal.id,
-                comment_id=comment.id,
-                created_at=start + timedelta(minutes=minute),
-            )
-            for minute in range(count)
-        ]
-        db.session.add_all(rows)
-        db.session.commit()
-        return [row.id for row in rows]
+        return add_comment_notifications(recipient.id, proposal, comment.id, count)
 
 
 def bell(html: str) -> str:
