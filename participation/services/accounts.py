@@ -226,12 +226,18 @@ def queue_confirmation(user: User) -> bool:
         link=mail.absolute_url("auth.confirm_email", token=confirmation_token(user)),
         hours=hours,
     )
+    return _queue_to(user, mail.CONFIRM_EMAIL, subject, text)
+
+
+def _queue_to(user: User, purpose: str, subject: str, text: str) -> bool:
+    """Queue a mail about the account to its address; the same purpose within a minute (a button
+    pressed twice) queues it once. Returns whether it was queued."""
     return mail.queue(
         recipient=user.email,
         subject=subject,
         text_body=text,
-        purpose=mail.CONFIRM_EMAIL,
-        idempotency_key=mail.minute_key(f"{mail.CONFIRM_EMAIL}:user-{user.id}"),
+        purpose=purpose,
+        idempotency_key=mail.minute_key(f"{purpose}:user-{user.id}"),
         user_id=user.id,
     )
 
@@ -289,14 +295,7 @@ def request_password_reset(email: str) -> None:
         db.session.commit()
         return
     subject, text = _reset_mail(user)
-    mail.queue(
-        recipient=user.email,
-        subject=subject,
-        text_body=text,
-        purpose=mail.RESET_PASSWORD,
-        idempotency_key=mail.minute_key(f"{mail.RESET_PASSWORD}:user-{user.id}"),
-        user_id=user.id,
-    )
+    _queue_to(user, mail.RESET_PASSWORD, subject, text)
     db.session.commit()
 
 
