@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask
@@ -52,6 +53,25 @@ class DemoIds:
     other_user: int  # an account an admin may delete on request (not deleted by the tests)
     reset_token: str  # a valid password reset link's token for the demo citizen
     unsubscribe_token: str  # a valid one-click unsubscribe token of another person
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One page as one role sees it; `action` brings the page into the state to check."""
+
+    name: str
+    role: str
+    path: str | Callable[[DemoIds], str]
+    status: int = 200
+    action: Callable | None = None
+
+    def url(self, ids: DemoIds) -> str:
+        return self.path(ids) if callable(self.path) else self.path
+
+
+def consultation(slug: str, suffix: str = "") -> str:
+    """The path of the consultation's page, or of one below it."""
+    return f"/consultations/{slug}{suffix}"
 
 
 def _consultation(slug: str) -> Consultation:

@@ -5,13 +5,12 @@ moderator or admin can reach, and the things axe cannot judge work as a person n
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
 
 from tests.browser import demo
 from tests.browser import journeys_support as journey
-from tests.browser.demo import DemoIds
+from tests.browser.demo import DemoIds, Visit, consultation
 
 # The WCAG 2.1 A and AA rules, and axe's best-practice rules for what the issue also asks:
 # landmarks, one main heading and a heading order without skipped levels.
@@ -70,24 +69,6 @@ def submit_an_unknown_choice(page) -> None:
         " radio.value = 'hourly'; radio.checked = true; }"
     )
     submit_main_form(page)
-
-
-@dataclass(frozen=True)
-class Visit:
-    """One page as one role sees it; `action` brings the page into the state to check."""
-
-    name: str
-    role: str
-    path: str | Callable[[DemoIds], str]
-    status: int = 200
-    action: Callable | None = None
-
-    def url(self, ids: DemoIds) -> str:
-        return self.path(ids) if callable(self.path) else self.path
-
-
-def consultation(slug: str, suffix: str = "") -> str:
-    return f"/consultations/{slug}{suffix}"
 
 
 VISITS = [

@@ -10,12 +10,11 @@ ticks it; a link stretched over its card (Bootstrap's .stretched-link) counts wi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
 
 from tests.browser import demo
-from tests.browser.demo import DemoIds
+from tests.browser.demo import DemoIds, Visit, consultation
 
 PHONE = {
     "viewport": {"width": 360, "height": 740},
@@ -119,20 +118,6 @@ SIDEWAYS = """width => {
     beyond: (culprits.length ? culprits : beyond).slice(0, 8).map(describe),
   };
 }"""
-
-
-@dataclass(frozen=True)
-class Visit:
-    name: str
-    role: str
-    path: str | Callable[[DemoIds], str]
-
-    def url(self, ids: DemoIds) -> str:
-        return self.path(ids) if callable(self.path) else self.path
-
-
-def consultation(slug: str, suffix: str = "") -> str:
-    return f"/consultations/{slug}{suffix}"
 
 
 VISITS = [
