@@ -44,6 +44,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("backend") or list(BACKENDS)
+        if metafunc.definition.get_closest_marker("postgresql_only"):
+            # A rule that only PostgreSQL enforces (row locks): no SQLite run to skip.
+            chosen = [backend for backend in chosen if backend == "postgresql"]
         metafunc.parametrize("backend", chosen, scope="session")
 
 

@@ -337,9 +337,9 @@ def _closed_port() -> int:
 # Two senders at the same time
 
 
+# On SQLite a single sender runs (no row locks); see services/mail.py.
+@pytest.mark.postgresql_only
 def test_two_senders_at_the_same_time_deliver_each_mail_once(backend, threaded_app, smtp):
-    if backend == "sqlite":
-        pytest.skip("on SQLite a single sender runs (no row locks); see services/mail.py")
     threaded_app.config.update(smtp.settings())
     with threaded_app.app_context():
         for number in range(20):
