@@ -271,6 +271,20 @@ def test_an_unknown_choice_is_refused_with_a_message(app, client, auth, scene):
     assert chosen(app, anna) is EmailFrequency.NONE
 
 
+def test_sending_no_choice_is_refused_rather_than_kept(app, client, auth, scene):
+    anna, *_ = scene
+    auth.login(anna.email)
+    client.post("/account/settings/notifications", data={"email_frequency": "daily"})
+
+    response = client.post(
+        "/account/settings/notifications", data={}, headers={"Accept-Language": "en"}
+    )
+
+    assert response.status_code == 422
+    assert "Please choose how often you want an e-mail." in response.get_data(as_text=True)
+    assert chosen(app, anna) is EmailFrequency.DAILY
+
+
 def test_the_settings_need_a_login(client):
     assert client.get("/account/settings/notifications").status_code == 302
 

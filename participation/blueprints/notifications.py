@@ -90,9 +90,10 @@ def mark_all_read():
 @bp.route("/account/settings/notifications", methods=["GET", "POST"])
 @login_required
 def settings():
-    form = EmailFrequencyForm(
-        data={"email_frequency": notifications.email_frequency(current_user).value}
-    )
+    # The stored choice fills the form only when it is shown: a form sent without any choice
+    # is refused, not taken as "keep what was stored".
+    current = {"email_frequency": notifications.email_frequency(current_user).value}
+    form = EmailFrequencyForm(data=None if request.method == "POST" else current)
     if form.validate_on_submit():
         notifications.set_email_frequency(current_user, EmailFrequency(form.email_frequency.data))
         flash(_("Your choice of e-mails is saved."), "success")
