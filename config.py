@@ -78,6 +78,10 @@ class Config:
     # up after this many attempts; its last error stays in the outbox.
     MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "10"))
     MAIL_RETRY_SECONDS = int(os.environ.get("MAIL_RETRY_SECONDS", "60"))
+    # Sent mails (their bodies hold links that work until they expire) are deleted by
+    # `flask mail send` this many days after they went out; at least 2, so that no
+    # idempotency key of a day is forgotten while it can still be used.
+    MAIL_KEEP_DAYS = max(2, int(os.environ.get("MAIL_KEEP_DAYS", "30")))
 
     # Argon2id cost; the defaults are argon2-cffi's recommended RFC 9106 low-memory profile.
     ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "3"))

@@ -281,19 +281,23 @@ def mail_send(every: int | None) -> None:
     """Deliver the due mails of the outbox through MAIL_BACKEND (smtp, or console: printed).
 
     Each mail is marked as sent right after it went out; a refused one is tried again later,
-    with a growing pause. On SQLite run one sender at a time; PostgreSQL allows several.
+    with a growing pause. Mails sent more than MAIL_KEEP_DAYS ago are deleted.
+    On SQLite run one sender at a time; PostgreSQL allows several.
     Exits with 1 when a mail could not be delivered in this run (without --every).
     """
     backend = mail.backend_from_config()
     try:
         while True:
             report = mail.send_due(backend)
+            purged = mail.purge_sent()
             state = mail.outbox_state()
-            if report.sent or report.failed or not every:
+            if report.sent or report.failed or purged or not every:
                 click.echo(
                     f"Sent {report.sent} mail(s), {report.failed} failed; "
                     f"{state.pending} waiting, {state.given_up} given up "
-                    f"after {current_app.config['MAIL_MAX_ATTEMPTS']} attempts.",
+                    f"after {current_app.config['MAIL_MAX_ATTEMPTS']} attempts; "
+                    f"{purged} sent more than {current_app.config['MAIL_KEEP_DAYS']} days ago "
+                    "deleted.",
                     err=True,
                 )
             if not every:

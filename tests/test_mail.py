@@ -429,6 +429,40 @@ def test_flask_mail_send_exits_with_1_when_a_mail_was_refused(app, smtp):
     assert "0 mail(s), 1 failed; 1 waiting" in result.output
 
 
+# Sent mails are not kept for ever: their links may still work
+
+
+def _sent_days_ago(key: str, days: float) -> None:
+    _queue(key=key)
+    db.session.commit()
+    row = db.session.scalar(select(OutboxMail).filter_by(idempotency_key=key))
+    row.sent_at = utcnow() - timedelta(days=days)
+    db.session.commit()
+
+
+def test_mails_sent_longer_ago_than_the_keeping_time_are_deleted(app, ctx):
+    keep = app.config["MAIL_KEEP_DAYS"]
+    _sent_days_ago("test:old", keep + 1)
+    _sent_days_ago("test:recent", keep - 1)
+    _queue(key="test:waiting")  # not sent: stays, however old
+    db.session.commit()
+
+    assert mail.purge_sent() == 1
+    assert [row.idempotency_key for row in _outbox()] == ["test:recent", "test:waiting"]
+
+
+def test_flask_mail_send_deletes_the_old_sent_mails(app, smtp):
+    with app.app_context():
+        _sent_days_ago("test:old", app.config["MAIL_KEEP_DAYS"] + 1)
+
+    result = app.test_cli_runner().invoke(args=["mail", "send"])
+
+    assert result.exit_code == 0, result.output
+    assert "1 sent more than 30 days ago deleted" in result.output
+    with app.app_context():
+        assert _outbox() == []
+
+
 def test_the_outbox_counts_only_unsent_mails_as_waiting(ctx, smtp):
     _queue(key="test:1")
     db.session.commit()

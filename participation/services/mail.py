@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, render_template, url_for
 from flask_babel import LazyString, force_locale, get_locale
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from participation.extensions import db
@@ -307,6 +307,22 @@ def send_due(backend: Backend, *, now: datetime | None = None) -> SendReport:
         db.session.commit()
     db.session.rollback()  # ends the transaction of the last (empty) claim
     return report
+
+
+def purge_sent(*, now: datetime | None = None) -> int:
+    """Delete the mails sent more than MAIL_KEEP_DAYS ago; returns how many.
+
+    A sent mail's body may hold a link that still works, so it is not kept longer than needed.
+    Mails not sent (waiting, or given up) stay for the administrator to look at.
+    """
+    cutoff = (now or utcnow()) - timedelta(days=current_app.config["MAIL_KEEP_DAYS"])
+    deleted = db.session.execute(
+        delete(OutboxMail)
+        .where(OutboxMail.sent_at.is_not(None), OutboxMail.sent_at < cutoff)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return deleted
 
 
 @dataclass(frozen=True)
