@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -10,6 +11,17 @@ from participation.forms import optional_number
 from participation.models import TallyRule, VotingMethod
 from participation.services.budget_results import RULE_LABELS
 from participation.services.consultations import MAX_BALLOT_PROJECTS
+
+
+def _projects_on_a_ballot(label: LazyString, description: LazyString):
+    """An optional bound on the number of projects a budget ballot holds."""
+    return optional_number(
+        label,
+        description=description,
+        minimum=1,
+        maximum=MAX_BALLOT_PROJECTS,
+        message=_l("Please enter a number between 1 and %(max)d.", max=MAX_BALLOT_PROJECTS),
+    )
 
 
 class ConsultationForm(FlaskForm):
@@ -68,19 +80,13 @@ class ConsultationForm(FlaskForm):
         message=_l("Please enter a number between 1 and 10,000."),
     )
     # Budget ballots (the budget voting method only); frozen once voting opens.
-    ballot_min_projects = optional_number(
+    ballot_min_projects = _projects_on_a_ballot(
         _l("At least this many projects on a ballot"),
-        description=_l("Optional. Leave empty if a ballot may hold a single project."),
-        minimum=1,
-        maximum=MAX_BALLOT_PROJECTS,
-        message=_l("Please enter a number between 1 and %(max)d.", max=MAX_BALLOT_PROJECTS),
+        _l("Optional. Leave empty if a ballot may hold a single project."),
     )
-    ballot_max_projects = optional_number(
+    ballot_max_projects = _projects_on_a_ballot(
         _l("At most this many projects on a ballot"),
-        description=_l("Optional. Leave empty for no limit other than the budget."),
-        minimum=1,
-        maximum=MAX_BALLOT_PROJECTS,
-        message=_l("Please enter a number between 1 and %(max)d.", max=MAX_BALLOT_PROJECTS),
+        _l("Optional. Leave empty for no limit other than the budget."),
     )
     ballot_max_share = optional_number(
         _l("Share of the budget one ballot may use, in percent"),
