@@ -183,11 +183,11 @@ class _Count:
         self.values: dict[int, Q] = {}
         self.values_at = 0
         self.bound_values: dict[int, Q] = {}
-        # How each class came about, as a number (0: everybody), and the split cache by it.
+        # How each class came about: one bit per funded project that split it, for its
+        # supporters or for the others. The same bits mean the same voters, whatever order
+        # the projects were funded in, so the split cache by them serves every raise.
         self.paths: list[int] = [0]
         self.parent_paths: list[int] = []
-        self.path_ids: dict[tuple[int, int, bool], int] = {}
-        self.last_path = 0
         self.split_cache: dict[tuple[int, int], tuple[list[int], tuple]] = {}
         self.bound_values_at = 0
 
@@ -361,8 +361,9 @@ class _Count:
         others; return the classes of its supporters.
 
         A class's members follow from how it came about (which funded projects its voters
-        supported or not), so a split is worked out once per class and project and found
-        again when a later raise funds the same project from the same class.
+        supported or not, in any order), so a split is worked out once per class and project
+        and found again when a later raise funds the same project from the same class, also
+        after projects with different supporters swapped places in the order.
         """
         budgets, alive, paths = self.budgets, self.alive, self.paths
         paying = []
@@ -397,9 +398,6 @@ class _Count:
         """Keep the split for later raises, in bounded memory: a full cache starts afresh."""
         if len(self.split_cache) >= SPLIT_CACHE_SIZE:
             self.split_cache.clear()
-            # New names from here on (never reused: classes keep theirs), so forgetting
-            # the old ones cannot make two different classes look alike.
-            self.path_ids.clear()
         self.split_cache[key] = split
 
     def _buckets(self, chosen: int) -> dict[int, list[int]]:
@@ -419,13 +417,9 @@ class _Count:
                 deltas[candidate] += weight
         return groups, tuple(deltas.items())
 
-    def _path(self, parent: int, chosen: int, supports: bool) -> int:
-        key = (parent, chosen, supports)
-        path = self.path_ids.get(key)
-        if path is None:
-            self.last_path += 1
-            path = self.path_ids[key] = self.last_path
-        return path
+    @staticmethod
+    def _path(parent: int, chosen: int, supports: bool) -> int:
+        return parent | (1 << (2 * chosen + supports))
 
     def _split(self, klass: int, groups: list[int], deltas: tuple, count: int, chosen: int) -> int:
         new = len(self.sizes)
