@@ -179,8 +179,8 @@ class _Count:
         self.funded: list[int] = []
         self.shares: dict[int, Affine] = {}
         self.rounds: list[_Round] = []
-        # Budgets of classes at the raise being counted, computed when first needed.
-        self.values: dict[int, Q] = {}
+        # Budgets of classes at the raise being counted (None: exhausted), kept with `budgets`.
+        self.values: list[Q | None] = [_value(self.start, 0)]
         self.values_at = 0
         self.bound_values: dict[int, Q] = {}
         # How each class came about: one bit per funded project that split it, for its
@@ -191,48 +191,70 @@ class _Count:
         self.split_cache: dict[tuple[int, int], tuple[list[int], tuple]] = {}
         self.bound_values_at = 0
 
-    def _value(self, klass: int, t: int) -> Q:
+    def _move_to(self, t: int) -> None:
+        """Evaluate every class's budget at raise t."""
         if t != self.values_at:
-            self.values.clear()
             self.values_at = t
-        value = self.values.get(klass)
-        if value is None:
-            value = self.values[klass] = _value(self.budgets[klass], t)
-        return value
+            self.values = [
+                None if budget is EXHAUSTED else budget[0] + budget[1] * t
+                for budget in self.budgets
+            ]
+
+    def _set_budget(self, klass: int, budget: Affine) -> None:
+        self.budgets[klass] = budget
+        self.values[klass] = None if budget is EXHAUSTED else _value(budget, self.values_at)
 
     # -- one round -------------------------------------------------------------------------
 
     def _price(self, candidate: int, t: int) -> _Price:
         """The price (alpha / cost) of the candidate at raise t; its `price` is None when
-        the supporters cannot pay for it."""
+        the supporters cannot pay for it.
+
+        Alpha starts at the project's lower bound; supporters with less than that are poor
+        (they pay all they have), alpha is worked out again with the others paying equally,
+        and so on until nobody new is poor. Alpha only grows on the way, and no sorting is
+        needed.
+        """
         cost = self.costs[candidate]
-        budgets = self.budgets
-        value = self._value
+        values = self.values
         entries = [
-            (value(klass, t), count, klass)
+            (value, count, klass)
             for klass, count in self.supporters[candidate].items()
-            if budgets[klass] is not EXHAUSTED
+            if (value := values[klass]) is not None
         ]
-        entries.sort(key=_first)
         remaining = sum(entry[1] for entry in entries)
-        paid = ZERO
-        poor = 0
-        for amount, count, _ in entries:
-            if cost - paid <= amount * remaining:  # alpha <= this class's budget: rich
+        if not remaining:  # every supporter has paid all they had
+            return _Price(None, -cost, EXHAUSTED, entries, cost)
+        alpha = cost / remaining
+        floor = self.bound_values.get(candidate)
+        if floor is not None and floor * cost > alpha:
+            alpha = floor * cost
+        budgets = self.budgets
+        paid = paid_a = paid_v = ZERO  # what the poor pay: at t, and as a + v*t
+        poor: list = []
+        rich = entries
+        while True:
+            newly = [entry for entry in rich if entry[0] < alpha]
+            if not newly:
                 break
-            paid += amount * count
-            remaining -= count
-            poor += 1
-        paid_a, paid_v = ZERO, ZERO
-        for _, count, klass in entries[:poor]:
-            budget = budgets[klass]
-            paid_a += budget[0] * count
-            paid_v += budget[1] * count
+            rich = [entry for entry in rich if not entry[0] < alpha]
+            poor += newly
+            for _, count, klass in newly:
+                budget = budgets[klass]
+                paid_a += budget[0] * count
+                paid_v += budget[1] * count
+                remaining -= count
+            paid = paid_a + paid_v * t
+            if not remaining:
+                break
+            alpha = (cost - paid) / remaining
+        if remaining:
+            alpha = (cost - paid) / remaining
         if remaining == 0:
             return _Price(None, paid - cost, (paid_a, paid_v), entries, cost)
-        alpha: Affine = ((cost - paid_a) / remaining, -paid_v / remaining)
-        price = (alpha[0] / cost, alpha[1] / cost)
-        return _Price(price, (cost - paid) / remaining, alpha, entries[:poor], cost)
+        alpha_formula: Affine = ((cost - paid_a) / remaining, -paid_v / remaining)
+        price = (alpha_formula[0] / cost, alpha_formula[1] / cost)
+        return _Price(price, alpha, alpha_formula, poor, cost)
 
     def _bound_values(self, t: int) -> dict[int, Q]:
         """The lower bounds of the projects in the running, at raise t."""
@@ -345,9 +367,9 @@ class _Count:
             budget = self.budgets[klass]
             if budget is EXHAUSTED:
                 continue
-            before = self._value(klass, t)
+            before = self.values[klass]
             if before < alpha_value:
-                after, after_value = EXHAUSTED, ZERO
+                after, after_value = EXHAUSTED, None
                 round_.exhausted.append(klass)
             else:
                 after = (budget[0] - alpha[0], budget[1] - alpha[1])
@@ -384,7 +406,7 @@ class _Count:
             groups, all_deltas = split
             # Only projects still in the running need their supporters counted; the others'
             # counts stay as they were when they left, which undoing needs.
-            deltas = tuple((c, weight) for c, weight in all_deltas if c in alive)
+            deltas = [delta for delta in all_deltas if delta[0] in alive]
             if not deltas:
                 # After paying, these voters support nothing still in the running: what they
                 # have left never matters again, so they need no class of their own.
@@ -422,18 +444,21 @@ class _Count:
         return parent | (1 << (2 * chosen + supports))
 
     def _split(self, klass: int, groups: list[int], deltas: tuple, count: int, chosen: int) -> int:
-        new = len(self.sizes)
+        sizes, paths, supporters = self.sizes, self.paths, self.supporters
+        new = len(sizes)
+        class_of = self.class_of
         for group in groups:
-            self.class_of[group] = new
-        parent = self.paths[klass]
-        self.paths[klass] = self._path(parent, chosen, False)
-        self.paths.append(self._path(parent, chosen, True))
+            class_of[group] = new
+        parent = paths[klass]
+        paths[klass] = self._path(parent, chosen, False)
+        paths.append(self._path(parent, chosen, True))
         self.parent_paths.append(parent)
-        self.sizes[klass] -= count
-        self.sizes.append(count)
+        sizes[klass] -= count
+        sizes.append(count)
         self.budgets.append(self.budgets[klass])
+        self.values.append(self.values[klass])
         for candidate, weight in deltas:
-            counts = self.supporters[candidate]
+            counts = supporters[candidate]
             left = counts[klass] - weight
             if left:
                 counts[klass] = left
@@ -443,16 +468,18 @@ class _Count:
         return new
 
     def _merge(self, klass: int, groups: list[int], deltas: tuple, count: int, chosen: int) -> None:
-        new = len(self.sizes) - 1
+        sizes, supporters = self.sizes, self.supporters
+        new = len(sizes) - 1
+        class_of = self.class_of
         for group in groups:
-            self.class_of[group] = klass
+            class_of[group] = klass
         self.paths.pop()
         self.paths[klass] = self.parent_paths.pop()
-        self.sizes[klass] += self.sizes.pop()
+        sizes[klass] += sizes.pop()
         self.budgets.pop()
-        self.values.pop(new, None)
+        self.values.pop()
         for candidate, weight in deltas:
-            counts = self.supporters[candidate]
+            counts = supporters[candidate]
             del counts[new]
             counts[klass] = counts.get(klass, 0) + weight
 
@@ -469,8 +496,7 @@ class _Count:
                 self.funded.pop()
                 del self.shares[entry[1]]
             elif kind == "budget":
-                self.budgets[entry[1]] = entry[2]
-                self.values.pop(entry[1], None)
+                self._set_budget(entry[1], entry[2])
             else:
                 self._merge(*entry[1:])
 
@@ -487,8 +513,7 @@ class _Count:
                 self.funded.append(entry[1])
                 self.shares[entry[1]] = entry[2]
             elif kind == "budget":
-                self.budgets[entry[1]] = entry[3]
-                self.values.pop(entry[1], None)
+                self._set_budget(entry[1], entry[3])
             else:
                 self._split(*entry[1:])
 
@@ -502,6 +527,7 @@ class _Count:
         same payment, same supporters left without money, same projects out of reach), the
         old rounds after it are done again without counting, while they are certain.
         """
+        self._move_to(t)
         rounds = self.rounds
         first = 0
         while first < len(rounds) and not rounds[first].stale_at(t):
