@@ -182,23 +182,28 @@ class _Count:
         # Budgets of classes at the raise being counted (None: exhausted), kept with `budgets`.
         self.values: list[Q | None] = [_value(self.start, 0)]
         self.values_at = 0
-        self.bound_values: dict[int, Q] = {}
+        # The lower bounds at the raise being counted, kept with `bounds`.
+        self.bound_values: list[Q] = [_value(bound, 0) for bound in self.bounds]
         # How each class came about: one bit per funded project that split it, for its
         # supporters or for the others. The same bits mean the same voters, whatever order
         # the projects were funded in, so the split cache by them serves every raise.
         self.paths: list[int] = [0]
         self.parent_paths: list[int] = []
-        self.split_cache: dict[tuple[int, int], tuple[list[int], tuple]] = {}
-        self.bound_values_at = 0
+        self.split_cache: dict[tuple[int, int], tuple[list[int], tuple, frozenset[int]]] = {}
 
     def _move_to(self, t: int) -> None:
-        """Evaluate every class's budget at raise t."""
+        """Evaluate every class's budget, and every lower bound, at raise t."""
         if t != self.values_at:
             self.values_at = t
+            self.bound_values = [bound[0] + bound[1] * t for bound in self.bounds]
             self.values = [
                 None if budget is EXHAUSTED else budget[0] + budget[1] * t
                 for budget in self.budgets
             ]
+
+    def _set_bound_formula(self, candidate: int, bound: Affine) -> None:
+        self.bounds[candidate] = bound
+        self.bound_values[candidate] = _value(bound, self.values_at)
 
     def _set_budget(self, klass: int, budget: Affine) -> None:
         self.budgets[klass] = budget
@@ -217,28 +222,23 @@ class _Count:
         """
         cost = self.costs[candidate]
         values = self.values
-        entries = [
-            (value, count, klass)
-            for klass, count in self.supporters[candidate].items()
-            if (value := values[klass]) is not None
-        ]
-        remaining = sum(entry[1] for entry in entries)
+        supporters = self.supporters[candidate].items()
+        remaining = sum([count for klass, count in supporters if values[klass] is not None])
         if not remaining:  # every supporter has paid all they had
-            return _Price(None, -cost, EXHAUSTED, entries, cost)
+            return _Price(None, -cost, EXHAUSTED, [], cost)
         alpha = cost / remaining
-        floor = self.bound_values.get(candidate)
-        if floor is not None and floor * cost > alpha:
-            alpha = floor * cost
+        floor = self.bound_values[candidate] * cost
+        if floor > alpha:
+            alpha = floor
         budgets = self.budgets
         paid = paid_a = paid_v = ZERO  # what the poor pay: at t, and as a + v*t
-        poor: list = []
-        rich = entries
-        while True:
-            newly = [entry for entry in rich if entry[0] < alpha]
-            if not newly:
-                break
-            rich = [entry for entry in rich if not entry[0] < alpha]
-            poor += newly
+        poor: list = [
+            (value, count, klass)
+            for klass, count in supporters
+            if (value := values[klass]) is not None and value < alpha
+        ]
+        newly = poor
+        while newly:
             for _, count, klass in newly:
                 budget = budgets[klass]
                 paid_a += budget[0] * count
@@ -246,27 +246,18 @@ class _Count:
                 remaining -= count
             paid = paid_a + paid_v * t
             if not remaining:
-                break
-            alpha = (cost - paid) / remaining
-        if remaining:
-            alpha = (cost - paid) / remaining
-        if remaining == 0:
-            return _Price(None, paid - cost, (paid_a, paid_v), entries, cost)
+                return _Price(None, paid - cost, (paid_a, paid_v), [], cost)
+            low, alpha = alpha, (cost - paid) / remaining
+            newly = [
+                (value, count, klass)
+                for klass, count in supporters
+                if (value := values[klass]) is not None and low <= value < alpha
+            ]
+            poor += newly
+        alpha = (cost - paid) / remaining
         alpha_formula: Affine = ((cost - paid_a) / remaining, -paid_v / remaining)
         price = (alpha_formula[0] / cost, alpha_formula[1] / cost)
         return _Price(price, alpha, alpha_formula, poor, cost)
-
-    def _bound_values(self, t: int) -> dict[int, Q]:
-        """The lower bounds of the projects in the running, at raise t."""
-        values = self.bound_values
-        if self.bound_values_at != t:
-            values.clear()
-            self.bound_values_at = t
-        bounds = self.bounds
-        for candidate in self.alive:
-            if candidate not in values:
-                values[candidate] = _value(bounds[candidate], t)
-        return values
 
     def _step(self, t: int) -> _Round:
         """One round at raise t, with the comparisons its outcome rests on.
@@ -282,13 +273,13 @@ class _Count:
         best: _Price | None = None
         tied: list[int] = []
         priced: list[tuple[int, _Price]] = []
-        bound_values = self._bound_values(t)
+        bound_values = self.bound_values
         order = sorted(self.alive, key=bound_values.__getitem__)
-        unpriced = []
-        for candidate in order:
+        unpriced: list[int] = []
+        for position, candidate in enumerate(order):
             if best is not None and bound_values[candidate] > best.price_value:
-                unpriced.append(candidate)
-                continue
+                unpriced = order[position:]  # the best price only falls: all dearer
+                break
             price = self._price(candidate, t)
             if price.price is None:  # out of reach: available < cost
                 horizon.keep(price.alpha, (self.costs[candidate], ZERO), price.value)
@@ -316,10 +307,11 @@ class _Count:
                     or_equal=self.names[candidate] > name,
                 )
         best_slope = best.price[1]
-        for candidate in unpriced:
-            bound = self.bounds[candidate]
-            if bound[1] >= best_slope:
-                continue  # above the best price and not falling faster: stays above
+        bounds = self.bounds
+        # Above the best price and not falling faster, a bound stays above it.
+        falling = [c for c in unpriced if bounds[c][1] < best_slope]
+        for candidate in falling:
+            bound = bounds[candidate]
             or_equal = self.names[candidate] > name
             difference = bound_values[candidate] - best.price_value
             until = horizon.until_of(bound, best.price, difference, or_equal)
@@ -403,20 +395,20 @@ class _Count:
                     buckets = self._buckets(chosen)
                 split = self._work_out_split(buckets[klass])
                 self._remember_split(key, split)
-            groups, all_deltas = split
-            # Only projects still in the running need their supporters counted; the others'
-            # counts stay as they were when they left, which undoing needs.
-            deltas = [delta for delta in all_deltas if delta[0] in alive]
-            if not deltas:
+            groups, all_deltas, supported = split
+            if alive.isdisjoint(supported):
                 # After paying, these voters support nothing still in the running: what they
                 # have left never matters again, so they need no class of their own.
                 continue
+            # Only projects still in the running need their supporters counted; the others'
+            # counts stay as they were when they left, which undoing needs.
+            deltas = [delta for delta in all_deltas if delta[0] in alive]
             entry = ("split", klass, groups, deltas, count, chosen)
             round_.log.append(entry)
             paying.append(self._split(*entry[1:]))
         return paying
 
-    def _remember_split(self, key: tuple[int, int], split: tuple[list[int], tuple]) -> None:
+    def _remember_split(self, key: tuple[int, int], split: tuple) -> None:
         """Keep the split for later raises, in bounded memory: a full cache starts afresh."""
         if len(self.split_cache) >= SPLIT_CACHE_SIZE:
             self.split_cache.clear()
@@ -430,14 +422,16 @@ class _Count:
             buckets.setdefault(class_of[group], []).append(group)
         return buckets
 
-    def _work_out_split(self, groups: list[int]) -> tuple[list[int], tuple]:
+    def _work_out_split(self, groups: list[int]) -> tuple[list[int], tuple, frozenset[int]]:
+        """The groups that split off, what they add to each project's supporters, and the
+        projects they support."""
         ballots, weights = self.ballots, self.weights
         deltas: Counter[int] = Counter()
         for group in groups:
             weight = weights[group]
             for candidate in ballots[group]:
                 deltas[candidate] += weight
-        return groups, tuple(deltas.items())
+        return groups, tuple(deltas.items()), frozenset(deltas)
 
     @staticmethod
     def _path(parent: int, chosen: int, supports: bool) -> int:
@@ -489,8 +483,7 @@ class _Count:
             if kind == "remove":
                 self.alive.add(entry[1])
             elif kind == "bound":
-                self.bounds[entry[1]] = entry[2]
-                self.bound_values.pop(entry[1], None)
+                self._set_bound_formula(entry[1], entry[2])
             elif kind == "fund":
                 self.alive.add(entry[1])
                 self.funded.pop()
@@ -506,8 +499,7 @@ class _Count:
             if kind == "remove":
                 self.alive.discard(entry[1])
             elif kind == "bound":
-                self.bounds[entry[1]] = entry[3]
-                self.bound_values.pop(entry[1], None)
+                self._set_bound_formula(entry[1], entry[3])
             elif kind == "fund":
                 self.alive.discard(entry[1])
                 self.funded.append(entry[1])
