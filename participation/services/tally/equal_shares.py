@@ -64,10 +64,6 @@ def _value(amount: Affine, t: int) -> Q:
     return amount[0] + amount[1] * t
 
 
-def _first(entry: tuple) -> Q:
-    return entry[0]
-
-
 class _Horizon:
     """The first raise at which one of the recorded comparisons could come out differently."""
 
@@ -379,23 +375,24 @@ class _Count:
         and found again when a later raise funds the same project from the same class, also
         after projects with different supporters swapped places in the order.
         """
-        budgets, alive, paths = self.budgets, self.alive, self.paths
-        paying = []
-        buckets: dict[int, list[int]] | None = None
-        for klass, count in list(self.supporters[chosen].items()):
-            if budgets[klass] is EXHAUSTED:
-                continue  # these voters never pay again
-            if count == self.sizes[klass]:
-                paying.append(klass)
-                continue
-            key = (paths[klass], chosen)
-            split = self.split_cache.get(key)
-            if split is None:
-                if buckets is None:
-                    buckets = self._buckets(chosen)
-                split = self._work_out_split(buckets[klass])
-                self._remember_split(key, split)
-            groups, all_deltas, supported = split
+        budgets, alive, paths, sizes = self.budgets, self.alive, self.paths, self.sizes
+        cache = self.split_cache
+        # Classes of supporters who can still pay: all of them supporters, or mixed.
+        mixed = [
+            (klass, count)
+            for klass, count in self.supporters[chosen].items()
+            if budgets[klass] is not EXHAUSTED  # these voters never pay again
+        ]
+        paying = [klass for klass, count in mixed if count == sizes[klass]]
+        mixed = [(klass, count) for klass, count in mixed if count != sizes[klass]]
+        splits = {klass: cache.get((paths[klass], chosen)) for klass, _ in mixed}
+        unknown = {klass for klass, split in splits.items() if split is None}
+        if unknown:
+            for klass, groups in self._buckets(chosen, unknown).items():
+                splits[klass] = self._work_out_split(groups)
+                self._remember_split((paths[klass], chosen), splits[klass])
+        for klass, count in mixed:
+            groups, all_deltas, supported = splits[klass]
             if alive.isdisjoint(supported):
                 # After paying, these voters support nothing still in the running: what they
                 # have left never matters again, so they need no class of their own.
@@ -414,12 +411,16 @@ class _Count:
             self.split_cache.clear()
         self.split_cache[key] = split
 
-    def _buckets(self, chosen: int) -> dict[int, list[int]]:
-        """The supporters of `chosen`, by class."""
+    def _buckets(self, chosen: int, classes: set[int]) -> dict[int, list[int]]:
+        """The supporters of `chosen` in these classes, by class."""
         class_of = self.class_of
-        buckets: dict[int, list[int]] = {}
-        for group in self.groups_of[chosen]:
-            buckets.setdefault(class_of[group], []).append(group)
+        buckets: dict[int, list[int]] = {klass: [] for klass in classes}
+        for klass, group in [
+            (klass, group)
+            for group in self.groups_of[chosen]
+            if (klass := class_of[group]) in classes
+        ]:
+            buckets[klass].append(group)
         return buckets
 
     def _work_out_split(self, groups: list[int]) -> tuple[list[int], tuple, frozenset[int]]:
