@@ -7,6 +7,7 @@ outcomes pabutools computes for them are in tests/data/pabulib/ (see its README)
 from __future__ import annotations
 
 import json
+from collections import Counter
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
@@ -228,3 +229,65 @@ def test_equal_shares_is_the_same_when_its_split_cache_keeps_starting_afresh(
     finally:
         equal_shares.SPLIT_CACHE_SIZE = kept
     assert funded == reference.add1(election)[0]
+
+
+def _walk_raises(election: Election, most: int = 40):
+    """The state of an equal-shares count at each raise where something may change."""
+    if not election.ballots:
+        return
+    state = equal_shares._Count(election)
+    t = 0
+    for _ in range(most):
+        next_change = state.count(t)
+        yield state
+        if next_change is None:
+            return
+        t = next_change
+
+
+def _assert_classes_agree_with_ballots(state) -> None:
+    """Every class's size, and every project's supporters by class, follow from the
+    groups of ballots in each class (projects out of the running keep stale counts)."""
+    members: Counter[int] = Counter()
+    support: dict[int, Counter[int]] = {c: Counter() for c in state.alive}
+    for group, klass in enumerate(state.class_of):
+        members[klass] += state.weights[group]
+        for candidate in state.ballots[group]:
+            if candidate in support:
+                support[candidate][klass] += state.weights[group]
+    assert state.sizes == [members[klass] for klass in range(len(state.sizes))]
+    for candidate, counts in support.items():
+        assert state.supporters[candidate] == dict(counts)
+
+
+@PROPERTY
+@given(elections())
+def test_equal_shares_classes_agree_with_the_ballots_at_every_raise(election: Election) -> None:
+    for state in _walk_raises(election):
+        _assert_classes_agree_with_ballots(state)
+
+
+def test_equal_shares_classes_agree_with_the_ballots_on_a_real_election() -> None:
+    for state in _walk_raises(real_election("Poland_Wieliczka_2023_Green_Budget.pb"), most=400):
+        _assert_classes_agree_with_ballots(state)
+
+
+def test_a_round_counted_again_splits_classes_in_the_same_order() -> None:
+    """Undoing a round shuffles the order of its project's supporters (a class that lost all
+    of them comes back last); counted again, the round must still split the classes in the
+    same order, or the new classes get other numbers than the later rounds' logs expect."""
+    state = equal_shares._Count(real_election("Poland_Wieliczka_2023_Green_Budget.pb"))
+    state.count(0)
+    position = max(i for i, r in enumerate(state.rounds) if len(r.splits()) >= 2)
+    old = state.rounds[position]
+    for round_ in reversed(state.rounds[position:]):
+        state._undo(round_)
+    del state.rounds[position:]
+    supporters = state.supporters[old.chosen]
+    reversed_order = dict(reversed(list(supporters.items())))
+    supporters.clear()
+    supporters.update(reversed_order)
+    again = state._step(0)
+    assert again.chosen == old.chosen
+    assert again.splits() == old.splits()
+    assert again.same_change(old)

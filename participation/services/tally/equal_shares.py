@@ -130,12 +130,20 @@ class _Round:
         return self.until is not None and self.until <= t
 
     def same_change(self, other: _Round) -> bool:
+        """From the same state, the same state after: the same project funded with the same
+        payment, the same classes split (hence numbered alike), left without money or out of
+        reach."""
         return (
             self.chosen == other.chosen
             and self.alpha == other.alpha
             and sorted(self.removed) == sorted(other.removed)
             and sorted(self.exhausted) == sorted(other.exhausted)
+            and self.splits() == other.splits()
         )
+
+    def splits(self) -> list[int]:
+        """The classes split, in order."""
+        return [entry[1] for entry in self.log if entry[0] == "split"]
 
 
 class _Count:
@@ -384,7 +392,10 @@ class _Count:
             if budgets[klass] is not EXHAUSTED  # these voters never pay again
         ]
         paying = [klass for klass, count in mixed if count == sizes[klass]]
-        mixed = [(klass, count) for klass, count in mixed if count != sizes[klass]]
+        # Split in the order of the classes' numbers, not in the order of the dictionary
+        # (which undoing shuffles), so that counting a round again numbers the new classes
+        # as before and the rounds after it can be done again as they were logged.
+        mixed = sorted((klass, count) for klass, count in mixed if count != sizes[klass])
         splits = {klass: cache.get((paths[klass], chosen)) for klass, _ in mixed}
         unknown = {klass for klass, split in splits.items() if split is None}
         if unknown:
