@@ -359,20 +359,22 @@ class _Count:
         self.funded.append(chosen)
         self.shares[chosen] = alpha
         round_.log.append(("fund", chosen, alpha))
+        budgets, values, log = self.budgets, self.values, round_.log
+        alpha_a, alpha_v = alpha
         for klass in self._split_supporters(chosen, round_):
-            budget = self.budgets[klass]
+            budget = budgets[klass]
             if budget is EXHAUSTED:
                 continue
-            before = self.values[klass]
+            before = values[klass]
             if before < alpha_value:
                 after, after_value = EXHAUSTED, None
                 round_.exhausted.append(klass)
             else:
-                after = (budget[0] - alpha[0], budget[1] - alpha[1])
+                after = (budget[0] - alpha_a, budget[1] - alpha_v)
                 after_value = before - alpha_value
-            round_.log.append(("budget", klass, budget, after))
-            self.budgets[klass] = after
-            self.values[klass] = after_value
+            log.append(("budget", klass, budget, after))
+            budgets[klass] = after
+            values[klass] = after_value
 
     def _split_supporters(self, chosen: int, round_: _Round) -> list[int]:
         """Split every class that can still pay into the supporters of `chosen` and the
@@ -490,20 +492,23 @@ class _Count:
             counts[klass] = counts.get(klass, 0) + weight
 
     def _undo(self, round_: _Round) -> None:
+        budgets, values, t = self.budgets, self.values, self.values_at
         for entry in reversed(round_.log):
             kind = entry[0]
-            if kind == "remove":
+            if kind == "budget":  # the most frequent by far
+                klass, budget = entry[1], entry[2]
+                budgets[klass] = budget
+                values[klass] = None if budget is EXHAUSTED else budget[0] + budget[1] * t
+            elif kind == "split":
+                self._merge(*entry[1:])
+            elif kind == "remove":
                 self.alive.add(entry[1])
             elif kind == "bound":
                 self._set_bound_formula(entry[1], entry[2])
-            elif kind == "fund":
+            else:  # fund
                 self.alive.add(entry[1])
                 self.funded.pop()
                 del self.shares[entry[1]]
-            elif kind == "budget":
-                self._set_budget(entry[1], entry[2])
-            else:
-                self._merge(*entry[1:])
 
     def _redo(self, round_: _Round) -> None:
         for entry in round_.log:
