@@ -34,6 +34,10 @@ times on a city-size election) and looks at every voter. Here:
    which any of them could turn out differently. The next raise reuses all the rounds that are
    still certain and recounts only from the first one that is not; raises at which nothing can
    change are skipped altogether, since they give the same outcome.
+3. A class is split when a project some of its voters support is funded, and the split is
+   remembered by the set of splits the class came from (in any order), so later raises find
+   it worked out. A price needs no sorting: alpha grows from the project's lower bound as
+   supporters who cannot pay it are found.
 
 The tests compare the outcome with pabutools on real elections and on random small ones with
 ties (tests/test_tally.py), and with the plain transcription in `reference.py`.
