@@ -128,6 +128,8 @@ class _Round:
     alpha: Affine | None = None
     log: list = field(default_factory=list)  # the changes, to undo and redo them
     removed: list[int] = field(default_factory=list)  # out of reach
+    # For each project out of reach, the first raise at which it may not be (None: never).
+    out_of_reach_until: dict[int, int | None] = field(default_factory=dict)
     exhausted: list[int] = field(default_factory=list)  # classes that paid all they had
 
     def stale_at(self, t: int) -> bool:
@@ -267,8 +269,11 @@ class _Count:
         price = (alpha_formula[0] / cost, alpha_formula[1] / cost)
         return _Price(price, alpha, alpha_formula, poor, cost)
 
-    def _step(self, t: int) -> _Round:
+    def _step(self, t: int, before: _Round | None = None) -> _Round:
         """One round at raise t, with the comparisons its outcome rests on.
+
+        `before` is this round as counted at an earlier raise from the very same state: the
+        projects it found out of reach, and still are at t, need no pricing.
 
         Prices only fall as the raise grows (supporters get richer), and a price computed with
         a supporter counted as poor who has become rich is too low, never too high. So the
@@ -278,6 +283,13 @@ class _Count:
         """
         round_ = _Round(chosen=None, until=None)
         horizon = _Horizon(t)
+        if before is not None:
+            alive = self.alive
+            for candidate, until in before.out_of_reach_until.items():
+                if candidate in alive and (until is None or until > t):
+                    self._remove(candidate, round_, until)
+                    if until is not None:
+                        horizon.limit(until)
         best: _Price | None = None
         tied: list[int] = []
         priced: list[tuple[int, _Price]] = []
@@ -290,8 +302,7 @@ class _Count:
                 break
             price = self._price(candidate, t)
             if price.price is None:  # out of reach: available < cost
-                horizon.keep(price.alpha, (self.costs[candidate], ZERO), price.value)
-                self._remove(candidate, round_)
+                self._out_of_reach(candidate, price, horizon, round_)
                 continue
             self._set_bound(candidate, price, t, round_)
             priced.append((candidate, price))
@@ -328,8 +339,7 @@ class _Count:
                 # (at least as high), rather than recount from here at the next raise.
                 price = self._price(candidate, t)
                 if price.price is None:
-                    horizon.keep(price.alpha, (self.costs[candidate], ZERO), price.value)
-                    self._remove(candidate, round_)
+                    self._out_of_reach(candidate, price, horizon, round_)
                     continue
                 self._set_bound(candidate, price, t, round_)
                 horizon.keep(
@@ -346,10 +356,21 @@ class _Count:
 
     # -- changes of state, each logged so that a round can be undone and done again ----------
 
-    def _remove(self, candidate: int, round_: _Round) -> None:
+    def _out_of_reach(
+        self, candidate: int, price: _Price, horizon: _Horizon, round_: _Round
+    ) -> None:
+        """Take out a project its supporters cannot pay for, until they may."""
+        cost = self.costs[candidate]
+        until = horizon.until_of(price.alpha, (cost, ZERO), price.value)
+        if until is not None:
+            horizon.limit(until)
+        self._remove(candidate, round_, until)
+
+    def _remove(self, candidate: int, round_: _Round, until: int | None) -> None:
         self.alive.discard(candidate)
         round_.log.append(("remove", candidate))
         round_.removed.append(candidate)
+        round_.out_of_reach_until[candidate] = until
 
     def _set_bound(self, candidate: int, price: _Price, t: int, round_: _Round) -> None:
         round_.log.append(("bound", candidate, self.bounds[candidate], price.price))
@@ -557,7 +578,7 @@ class _Count:
                 rounds.append(old)
                 index += 1
                 continue
-            new = self._step(t)
+            new = self._step(t, old)
             rounds.append(new)
             if old is not None and new.same_change(old):
                 index += 1
