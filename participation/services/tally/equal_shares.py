@@ -517,13 +517,10 @@ class _Count:
             counts[klass] = counts.get(klass, 0) + weight
 
     def _undo(self, round_: _Round) -> None:
-        budgets, values, t = self.budgets, self.values, self.values_at
         for entry in reversed(round_.log):
             kind = entry[0]
             if kind == "budget":  # the most frequent by far
-                klass, budget = entry[1], entry[2]
-                budgets[klass] = budget
-                values[klass] = None if budget is EXHAUSTED else budget[0] + budget[1] * t
+                self._set_budget(entry[1], entry[2])
             elif kind == "split":
                 self._merge(*entry[1:])
             elif kind == "remove":
