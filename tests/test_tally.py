@@ -291,3 +291,65 @@ def test_a_round_counted_again_splits_classes_in_the_same_order() -> None:
     assert again.chosen == old.chosen
     assert again.splits() == old.splits()
     assert again.same_change(old)
+
+
+def _sequential_and_parallel(election: Election, processes: int, monkeypatch) -> tuple:
+    sequential = equal_shares.count(election, processes=1)
+    monkeypatch.setattr(equal_shares, "PARALLEL_AFTER", 0)  # in parallel from the first raise
+    return sequential, equal_shares.count(election, processes=processes)
+
+
+@pytest.mark.parametrize("processes", [2, 3])
+@pytest.mark.parametrize(
+    "name", ["Poland_Wieliczka_2023_Green_Budget.pb", "Switzerland_Zurich_SN.pb"]
+)
+def test_equal_shares_in_several_processes_is_the_same(name, processes, monkeypatch) -> None:
+    """Processes that count different raises reach the outcome of one process that counts
+    them all, payments included."""
+    sequential, parallel = _sequential_and_parallel(real_election(name), processes, monkeypatch)
+    assert parallel == sequential
+    assert list(parallel.funded) == EXPECTED[name]["equal_shares"]["funded"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(elections())
+def test_equal_shares_in_several_processes_is_the_same_on_random_elections(
+    election: Election,
+) -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        sequential, parallel = _sequential_and_parallel(election, 3, monkeypatch)
+    assert parallel == sequential
+
+
+def test_equal_shares_recovers_from_a_helper_that_ends_early(monkeypatch) -> None:
+    """A helper process that ends without sending its counts (killed, say) leaves its raises
+    to the main process: the outcome is the same, only later."""
+
+    def gives_up(state, add1, t, step, sender) -> None:
+        sender.close()
+
+    monkeypatch.setattr(equal_shares, "_count_residue", gives_up)
+    name = "Poland_Wieliczka_2023_Green_Budget.pb"
+    sequential, parallel = _sequential_and_parallel(real_election(name), 2, monkeypatch)
+    assert parallel == sequential
+
+
+def test_add1_judges_counts_that_come_in_any_order() -> None:
+    """The counts at single raises, handed over shuffled (as several processes send them),
+    give the outcome of handing them over in order."""
+    election = real_election("Poland_Wieliczka_2023_Green_Budget.pb")
+    state = equal_shares._Count(election)
+    in_order = equal_shares._Add1(election, state.names)
+    evaluations, outcome, t = [], None, 0
+    while outcome is None:
+        evaluations.append(equal_shares._evaluate(state, t))
+        outcome = in_order.add(evaluations[-1])
+        t = evaluations[-1].until
+    assert len(evaluations) > 100
+    shuffled = equal_shares._Add1(election, state.names)
+    # The last count first: it ends the completion, but only once every raise before it
+    # is judged, that is with the very first count.
+    for evaluation in reversed(evaluations):
+        decided = shuffled.add(evaluation)
+        assert (decided is None) == (evaluation is not evaluations[0])
+    assert decided == outcome == equal_shares.count(election, processes=1)

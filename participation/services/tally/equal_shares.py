@@ -45,9 +45,15 @@ ties (tests/test_tally.py), and with the plain transcription in `reference.py`.
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.connection
+import os
+import sys
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
+from multiprocessing.connection import Connection
 
 from gmpy2 import mpq as Q
 
@@ -62,6 +68,9 @@ Affine = tuple[Q, Q]
 EXHAUSTED: Affine = (ZERO, ZERO)
 # At most this many remembered splits (a few hundred bytes each).
 SPLIT_CACHE_SIZE = 50_000
+# A count that takes longer than this (seconds) goes on in several processes, at most so many.
+PARALLEL_AFTER = 0.5
+MAX_PROCESSES = 8
 
 
 def _value(amount: Affine, t: int) -> Q:
@@ -595,39 +604,209 @@ class _Count:
         return [self.names[c] for c in self.funded]
 
 
-def _spent(election: Election, funded: list[str]) -> Money:
+def _spent(election: Election, funded: tuple[str, ...] | list[str]) -> Money:
     return sum(election.costs[p] for p in funded)
 
 
-def count(election: Election) -> Outcome:
+@dataclass(frozen=True)
+class _Evaluation:
+    """The count at raise `t`: the same at every raise up to `until` (None: at every one)."""
+
+    t: int
+    until: int | None
+    funded: tuple[str, ...]
+    alphas: dict[str, Affine]  # what each supporter pays, as a + v*t
+
+    def covers(self, t: int) -> bool:
+        return self.t <= t and (self.until is None or t < self.until)
+
+    def shares_at(self, t: int) -> dict[str, Fraction]:
+        return {
+            name: Fraction(int(v.numerator), int(v.denominator))
+            for name, alpha in self.alphas.items()
+            for v in (_value(alpha, t),)
+        }
+
+    def next_raise(self, step: int) -> int | None:
+        """The first raise after this one, in steps of `step`, at which the count may differ."""
+        if self.until is None:
+            return None
+        behind = max(self.until - self.t - 1, 0)
+        return self.t + step * (behind // step + 1)
+
+
+def _evaluate(state: _Count, t: int) -> _Evaluation:
+    until = state.count(t)
+    alphas = {state.names[c]: alpha for c, alpha in state.shares.items()}
+    return _Evaluation(t, until, tuple(state.outcome()), alphas)
+
+
+class _Add1:
+    """Add1 completion over counts at single raises, which may come in any order (from several
+    processes): the outcome before the first raise that is over budget, or at the first that
+    is exhaustive. Every raise from 0 on is judged, by the count at it or by an earlier count
+    that is certain to be the same at it."""
+
+    def __init__(self, election: Election, candidates: list[str]) -> None:
+        self.election, self.candidates = election, candidates
+        self.frontier = 0  # the first raise not judged yet
+        self.previous: tuple[tuple[str, ...], dict[str, Fraction]] = ((), {})
+        self.waiting: list[_Evaluation] = []
+        # The first raise known to end the completion: no count beyond it is needed.
+        self.end: int | None = None
+
+    def ends(self, evaluation: _Evaluation) -> bool:
+        election, funded = self.election, evaluation.funded
+        spent = _spent(election, funded)
+        if spent > election.budget:
+            return True
+        chosen = set(funded)
+        return all(
+            p in chosen or spent + election.costs[p] > election.budget for p in self.candidates
+        )
+
+    def add(self, evaluation: _Evaluation) -> Outcome | None:
+        """Take one more count; the outcome once it is decided."""
+        if self.ends(evaluation) and (self.end is None or evaluation.t < self.end):
+            self.end = evaluation.t
+        self.waiting.append(evaluation)
+        while True:
+            frontier = self.frontier
+            evaluation = next((e for e in self.waiting if e.covers(frontier)), None)
+            if evaluation is None:
+                return None
+            election = self.election
+            spent = _spent(election, evaluation.funded)
+            if spent > election.budget:
+                return _outcome(election, *self.previous)
+            if self.ends(evaluation):  # exhaustive
+                return _outcome(election, evaluation.funded, evaluation.shares_at(frontier))
+            if evaluation.until is None:
+                # Nothing can change any more although the outcome is neither over budget nor
+                # exhaustive: every further raise gives the same outcome, so pabutools would
+                # never stop. Report it rather than loop forever.
+                raise RuntimeError("equal shares: Add1 completion does not end")  # pragma: no cover
+            # Raises before `until` give this very outcome: the last of them is `previous`.
+            self.previous = (evaluation.funded, evaluation.shares_at(evaluation.until - 1))
+            self.frontier = evaluation.until
+            self.waiting = [e for e in self.waiting if e.until is None or e.until > self.frontier]
+
+
+def count(election: Election, processes: int | None = None) -> Outcome:
+    """The outcome of equal shares with Add1 completion.
+
+    A count that takes longer than PARALLEL_AFTER seconds goes on in `processes` processes
+    (default: one per available core, on Linux), which count different raises: one more
+    core makes a long count about that much shorter, with the very same outcome.
+    """
     if not election.ballots:
         return Outcome(rule=NAME, funded=(), cost=0, budget=election.budget)
     state = _Count(election)
-    candidates = state.names
-    budget = election.budget
-    previous: list[str] = []
-    previous_shares: dict[str, Fraction] = {}
-    t = 0
-    while True:
-        next_change = state.count(t)
-        funded = state.outcome()
-        spent = _spent(election, funded)
-        if spent > budget:
-            return _outcome(election, previous, previous_shares)
-        chosen = set(funded)
-        if all(p in chosen or spent + election.costs[p] > budget for p in candidates):
-            return _outcome(election, funded, state.shares_at(t))
-        if next_change is None:
-            # Nothing can change any more although the outcome is neither over budget nor
-            # exhaustive: every further raise gives the same outcome, so pabutools would
-            # never stop. Report it rather than loop forever.
-            raise RuntimeError("equal shares: Add1 completion does not end")  # pragma: no cover
-        # Raises before next_change give this very outcome: the last of them is `previous`.
-        previous, previous_shares = funded, state.shares_at(next_change - 1)
-        t = next_change
+    add1 = _Add1(election, state.names)
+    if processes is None:
+        processes = _available_cores()
+    started = time.perf_counter()
+    t: int | None = 0
+    while t is not None:
+        evaluation = _evaluate(state, t)
+        outcome = add1.add(evaluation)
+        if outcome is not None:
+            return outcome
+        t = evaluation.until
+        if processes > 1 and time.perf_counter() - started >= PARALLEL_AFTER:
+            return _count_in_parallel(state, add1, t, processes)
+    raise RuntimeError("equal shares: Add1 completion does not end")  # pragma: no cover
 
 
-def _outcome(election: Election, funded: list[str], shares: dict[str, Fraction]) -> Outcome:
+def _available_cores() -> int:
+    """Processes worth starting: one per core this process may use, on Linux (where a
+    process starts as a copy of this one, counting state included)."""
+    if sys.platform != "linux":
+        return 1  # pragma: no cover
+    return min(len(os.sched_getaffinity(0)), MAX_PROCESSES)
+
+
+def _count_in_parallel(state: _Count, add1: _Add1, start: int, processes: int) -> Outcome:
+    """Go on from raise `start` in `processes` processes: this one counts the raises start,
+    start + processes, ... and each helper its own residue, every one skipping the raises its
+    own counts say cannot differ. Every raise is judged: by the process whose residue it is,
+    unless an earlier count of that process is certain to be the same at it. The helpers
+    start as copies of this process, with the state counted so far."""
+    context = multiprocessing.get_context("fork")
+    helpers = []
+    for residue in range(1, processes):
+        receiver, sender = context.Pipe(duplex=False)
+        helper = context.Process(
+            target=_count_residue,
+            args=(state, add1, start + residue, processes, sender),
+            daemon=True,
+        )
+        helper.start()
+        sender.close()
+        helpers.append((helper, receiver))
+    receivers = [receiver for _, receiver in helpers]
+    try:
+        t: int | None = start
+        while t is not None and (add1.end is None or t <= add1.end):
+            evaluation = _evaluate(state, t)
+            outcome = add1.add(evaluation) or _receive(receivers, add1, timeout=0)
+            if outcome is not None:
+                return outcome
+            t = evaluation.next_raise(processes)
+        while receivers:
+            outcome = _receive(receivers, add1, timeout=None)
+            if outcome is not None:
+                return outcome
+        # A helper ended without counting what it had to (it should not): count the rest here.
+        return _count_from(_Count(add1.election), add1)
+    finally:
+        for helper, receiver in helpers:
+            helper.kill()
+            helper.join()
+            receiver.close()
+
+
+def _receive(receivers: list[Connection], add1: _Add1, timeout: float | None) -> Outcome | None:
+    """Judge every count the helpers have sent (waiting up to `timeout` for one), so that none
+    of them waits for this process to read; forget the helpers that have ended."""
+    for receiver in multiprocessing.connection.wait(receivers, timeout):
+        try:
+            while True:
+                outcome = add1.add(receiver.recv())
+                if outcome is not None:
+                    return outcome
+                if not receiver.poll():
+                    break
+        except EOFError:  # that helper has sent all it had to
+            receivers.remove(receiver)
+    return None
+
+
+def _count_residue(state: _Count, add1: _Add1, t: int, step: int, sender: Connection) -> None:
+    """In a helper: count raises t, t + step, ... (skipping those that cannot differ) until
+    one ends the completion, and send each count."""
+    with sender:
+        while t is not None:
+            evaluation = _evaluate(state, t)
+            sender.send(evaluation)
+            if add1.ends(evaluation):
+                return
+            t = evaluation.next_raise(step)
+
+
+def _count_from(state: _Count, add1: _Add1) -> Outcome:
+    """Count every raise from the first not judged yet, in this process."""
+    t: int | None = add1.frontier
+    while t is not None:
+        evaluation = _evaluate(state, t)
+        outcome = add1.add(evaluation)
+        if outcome is not None:
+            return outcome
+        t = evaluation.until
+    raise RuntimeError("equal shares: Add1 completion does not end")  # pragma: no cover
+
+
+def _outcome(election: Election, funded: tuple[str, ...], shares: dict[str, Fraction]) -> Outcome:
     return Outcome(
         rule=NAME,
         funded=tuple(funded),
