@@ -250,7 +250,7 @@ class _Count:
         if floor > alpha:
             alpha = floor
         budgets = self.budgets
-        paid = paid_a = paid_v = ZERO  # what the poor pay: at t, and as a + v*t
+        paid = paid_v = ZERO  # what the poor pay at t, and its slope in t
         poor: list = [
             (value, count, klass)
             for klass, count in supporters
@@ -258,14 +258,12 @@ class _Count:
         ]
         newly = poor
         while newly:
-            for _, count, klass in newly:
-                budget = budgets[klass]
-                paid_a += budget[0] * count
-                paid_v += budget[1] * count
+            for value, count, klass in newly:
+                paid += value * count
+                paid_v += budgets[klass][1] * count
                 remaining -= count
-            paid = paid_a + paid_v * t
             if not remaining:
-                return _Price(None, paid - cost, (paid_a, paid_v), [], cost)
+                return _Price(None, paid - cost, (paid - paid_v * t, paid_v), [], cost)
             low, alpha = alpha, (cost - paid) / remaining
             newly = [
                 (value, count, klass)
@@ -274,7 +272,7 @@ class _Count:
             ]
             poor += newly
         alpha = (cost - paid) / remaining
-        alpha_formula: Affine = ((cost - paid_a) / remaining, -paid_v / remaining)
+        alpha_formula: Affine = ((cost - paid + paid_v * t) / remaining, -paid_v / remaining)
         price = (alpha_formula[0] / cost, alpha_formula[1] / cost)
         return _Price(price, alpha, alpha_formula, poor, cost)
 
