@@ -39,8 +39,16 @@ times on a city-size election) and looks at every voter. Here:
    it worked out. A price needs no sorting: alpha grows from the project's lower bound as
    supporters who cannot pay it are found.
 
+4. On city-size elections nearly every raise still needs most rounds counted again (a poor
+   supporter of an early round becomes rich at almost every raise), so the raises are
+   independent pieces of work: a count that takes longer than PARALLEL_AFTER seconds goes on
+   in one process per core (Linux), each counting its own residue of the raises, and `_Add1`
+   judges their counts in whatever order they arrive. The outcome is the one of a single
+   process; two cores make such a count about twice as fast.
+
 The tests compare the outcome with pabutools on real elections and on random small ones with
-ties (tests/test_tally.py), and with the plain transcription in `reference.py`.
+ties (tests/test_tally.py), with the plain transcription in `reference.py`, and that of
+several processes with that of one.
 """
 
 from __future__ import annotations
@@ -719,8 +727,8 @@ def count(election: Election, processes: int | None = None) -> Outcome:
 def _available_cores() -> int:
     """Processes worth starting: one per core this process may use, on Linux (where a
     process starts as a copy of this one, counting state included)."""
-    if sys.platform != "linux":
-        return 1  # pragma: no cover
+    if sys.platform != "linux" or multiprocessing.current_process().daemon:
+        return 1  # pragma: no cover (a daemonic process may not start processes)
     return min(len(os.sched_getaffinity(0)), MAX_PROCESSES)
 
 
