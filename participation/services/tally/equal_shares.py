@@ -249,21 +249,22 @@ class _Count:
         """
         cost = self.costs[candidate]
         values = self.values
-        supporters = self.supporters[candidate].items()
-        remaining = sum([count for klass, count in supporters if values[klass] is not None])
-        if not remaining:  # every supporter has paid all they had
+        # The supporters who have money left, with what they have.
+        able = [
+            (value, count, klass)
+            for klass, count in self.supporters[candidate].items()
+            if (value := values[klass]) is not None
+        ]
+        if not able:  # every supporter has paid all they had
             return _Price(None, -cost, EXHAUSTED, [], cost)
+        remaining = sum([entry[1] for entry in able])
         alpha = cost / remaining
         floor = self.bound_values[candidate] * cost
         if floor > alpha:
             alpha = floor
         budgets = self.budgets
         paid = paid_v = ZERO  # what the poor pay at t, and its slope in t
-        poor: list = [
-            (value, count, klass)
-            for klass, count in supporters
-            if (value := values[klass]) is not None and value < alpha
-        ]
+        poor: list = [entry for entry in able if entry[0] < alpha]
         newly = poor
         while newly:
             for value, count, klass in newly:
@@ -273,11 +274,7 @@ class _Count:
             if not remaining:
                 return _Price(None, paid - cost, (paid - paid_v * t, paid_v), [], cost)
             low, alpha = alpha, (cost - paid) / remaining
-            newly = [
-                (value, count, klass)
-                for klass, count in supporters
-                if (value := values[klass]) is not None and low <= value < alpha
-            ]
+            newly = [entry for entry in able if low <= entry[0] < alpha]
             poor += newly
         alpha = (cost - paid) / remaining
         alpha_formula: Affine = ((cost - paid + paid_v * t) / remaining, -paid_v / remaining)
