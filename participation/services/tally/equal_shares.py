@@ -266,6 +266,8 @@ class _Count:
         paid = paid_v = ZERO  # what the poor pay at t, and its slope in t
         poor: list = [entry for entry in able if entry[0] < alpha]
         newly = poor
+        if poor:
+            able = [entry for entry in able if entry[0] >= alpha]
         while newly:
             for value, count, klass in newly:
                 paid += value * count
@@ -273,8 +275,10 @@ class _Count:
                 remaining -= count
             if not remaining:
                 return _Price(None, paid - cost, (paid - paid_v * t, paid_v), [], cost)
-            low, alpha = alpha, (cost - paid) / remaining
-            newly = [entry for entry in able if low <= entry[0] < alpha]
+            alpha = (cost - paid) / remaining
+            newly = [entry for entry in able if entry[0] < alpha]
+            if newly:
+                able = [entry for entry in able if entry[0] >= alpha]
             poor += newly
         alpha = (cost - paid) / remaining
         alpha_formula: Affine = ((cost - paid + paid_v * t) / remaining, -paid_v / remaining)
