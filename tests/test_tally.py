@@ -6,6 +6,7 @@ outcomes pabutools computes for them are in tests/data/pabulib/ (see its README)
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import Counter
 from fractions import Fraction
@@ -353,3 +354,17 @@ def test_add1_judges_counts_that_come_in_any_order() -> None:
         decided = shuffled.add(evaluation)
         assert (decided is None) == (evaluation is not evaluations[0])
     assert decided == outcome == equal_shares.count(election, processes=1)
+
+
+def test_equal_shares_leaves_the_cycle_collector_as_it_found_it() -> None:
+    """A count switches Python's cycle collector off while it runs, and back on after."""
+    election = real_election("Switzerland_Zurich_SN.pb")
+    assert gc.isenabled()
+    equal_shares.count(election)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        equal_shares.count(election)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
