@@ -734,18 +734,7 @@ def _without_cycle_collection():
 
 def _count(election: Election, processes: int) -> Outcome:
     state = _Count(election)
-    add1 = _Add1(election, state.names)
-    started = time.perf_counter()
-    t: int | None = 0
-    while t is not None:
-        evaluation = _evaluate(state, t)
-        outcome = add1.add(evaluation)
-        if outcome is not None:
-            return outcome
-        t = evaluation.until
-        if processes > 1 and time.perf_counter() - started >= PARALLEL_AFTER:
-            return _count_in_parallel(state, add1, t, processes)
-    raise RuntimeError("equal shares: Add1 completion does not end")  # pragma: no cover
+    return _count_from(state, _Add1(election, state.names), processes)
 
 
 def _available_cores() -> int:
@@ -824,8 +813,10 @@ def _count_residue(state: _Count, add1: _Add1, t: int, step: int, sender: Connec
             t = evaluation.next_raise(step)
 
 
-def _count_from(state: _Count, add1: _Add1) -> Outcome:
-    """Count every raise from the first not judged yet, in this process."""
+def _count_from(state: _Count, add1: _Add1, processes: int = 1) -> Outcome:
+    """Count every raise from the first not judged yet, in this process; after PARALLEL_AFTER
+    seconds, in `processes` processes."""
+    started = time.perf_counter()
     t: int | None = add1.frontier
     while t is not None:
         evaluation = _evaluate(state, t)
@@ -833,6 +824,8 @@ def _count_from(state: _Count, add1: _Add1) -> Outcome:
         if outcome is not None:
             return outcome
         t = evaluation.until
+        if processes > 1 and time.perf_counter() - started >= PARALLEL_AFTER:
+            return _count_in_parallel(state, add1, t, processes)
     raise RuntimeError("equal shares: Add1 completion does not end")  # pragma: no cover
 
 
