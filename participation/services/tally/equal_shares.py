@@ -602,13 +602,6 @@ class _Count:
         limits = [r.until for r in rounds if r.until is not None]
         return min(limits) if limits else None
 
-    def shares_at(self, t: int) -> dict[str, Fraction]:
-        return {
-            self.names[c]: Fraction(int(v.numerator), int(v.denominator))
-            for c, alpha in self.shares.items()
-            for v in (_value(alpha, t),)
-        }
-
     def outcome(self) -> list[str]:
         return [self.names[c] for c in self.funded]
 
@@ -664,15 +657,19 @@ class _Add1:
         # The first raise known to end the completion: no count beyond it is needed.
         self.end: int | None = None
 
-    def ends(self, evaluation: _Evaluation) -> bool:
-        election, funded = self.election, evaluation.funded
-        spent = _spent(election, funded)
-        if spent > election.budget:
-            return True
-        chosen = set(funded)
+    def over_budget(self, evaluation: _Evaluation) -> bool:
+        return _spent(self.election, evaluation.funded) > self.election.budget
+
+    def exhaustive(self, evaluation: _Evaluation) -> bool:
+        """No project left out would still fit."""
+        election, chosen = self.election, set(evaluation.funded)
+        spent = _spent(election, evaluation.funded)
         return all(
             p in chosen or spent + election.costs[p] > election.budget for p in self.candidates
         )
+
+    def ends(self, evaluation: _Evaluation) -> bool:
+        return self.over_budget(evaluation) or self.exhaustive(evaluation)
 
     def add(self, evaluation: _Evaluation) -> Outcome | None:
         """Take one more count; the outcome once it is decided."""
@@ -685,10 +682,9 @@ class _Add1:
             if evaluation is None:
                 return None
             election = self.election
-            spent = _spent(election, evaluation.funded)
-            if spent > election.budget:
+            if self.over_budget(evaluation):
                 return _outcome(election, *self.previous)
-            if self.ends(evaluation):  # exhaustive
+            if self.exhaustive(evaluation):
                 return _outcome(election, evaluation.funded, evaluation.shares_at(frontier))
             if evaluation.until is None:
                 # Nothing can change any more although the outcome is neither over budget nor
