@@ -271,10 +271,9 @@ class _Count:
         if poor:
             able = [entry for entry in able if entry[0] >= alpha]
         while newly:
-            for value, count, klass in newly:
-                paid += value * count
-                paid_v += budgets[klass][1] * count
-                remaining -= count
+            paid += sum([value * count for value, count, _ in newly], ZERO)
+            paid_v += sum([budgets[klass][1] * count for _, count, klass in newly], ZERO)
+            remaining -= sum([count for _, count, _ in newly])
             if not remaining:
                 return _Price(None, paid - cost, (paid - paid_v * t, paid_v), [], cost)
             alpha = (cost - paid) / remaining
