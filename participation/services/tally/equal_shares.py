@@ -812,16 +812,13 @@ def _count_from(state: _Count, add1: _Add1, processes: int = 1) -> Outcome:
     """Count every raise from the first not judged yet, in this process; after PARALLEL_AFTER
     seconds, in `processes` processes."""
     started = time.perf_counter()
-    t: int | None = add1.frontier
-    while t is not None:
-        evaluation = _evaluate(state, t)
-        outcome = add1.add(evaluation)
+    while True:
+        # Judged in order, each count takes the frontier past it (or ends the completion).
+        outcome = add1.add(_evaluate(state, add1.frontier))
         if outcome is not None:
             return outcome
-        t = evaluation.until
         if processes > 1 and time.perf_counter() - started >= PARALLEL_AFTER:
-            return _count_in_parallel(state, add1, t, processes)
-    raise RuntimeError("equal shares: Add1 completion does not end")  # pragma: no cover
+            return _count_in_parallel(state, add1, add1.frontier, processes)
 
 
 def _outcome(election: Election, funded: tuple[str, ...], shares: dict[str, Fraction]) -> Outcome:
