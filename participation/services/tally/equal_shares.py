@@ -146,6 +146,11 @@ class _Round:
     until: int | None  # recount from the first raise >= until
     alpha: Affine | None = None
     log: list = field(default_factory=list)  # the changes, to undo and redo them
+    # The classes split, in order: (class, groups, deltas, count, chosen), after `log`.
+    splits: list[tuple] = field(default_factory=list)
+    # What the supporters of the chosen project paid: (class, budget before, budget after),
+    # apart from `log` as they are the most frequent change by far and come after the others.
+    payments: list = field(default_factory=list)
     removed: list[int] = field(default_factory=list)  # out of reach
     # For each project out of reach, the first raise at which it may not be (None: never).
     out_of_reach_until: dict[int, int | None] = field(default_factory=dict)
@@ -163,12 +168,12 @@ class _Round:
             and self.alpha == other.alpha
             and sorted(self.removed) == sorted(other.removed)
             and sorted(self.exhausted) == sorted(other.exhausted)
-            and self.splits() == other.splits()
+            and self.split_classes() == other.split_classes()
         )
 
-    def splits(self) -> list[int]:
+    def split_classes(self) -> list[int]:
         """The classes split, in order."""
-        return [entry[1] for entry in self.log if entry[0] == "split"]
+        return [entry[0] for entry in self.splits]
 
 
 class _Count:
@@ -222,21 +227,15 @@ class _Count:
 
     def _move_to(self, t: int) -> None:
         """Evaluate every class's budget, and every lower bound, at raise t."""
-        if t != self.values_at:
-            self.values_at = t
-            self.bound_values = [bound[0] + bound[1] * t for bound in self.bounds]
-            self.values = [
-                None if budget is EXHAUSTED else budget[0] + budget[1] * t
-                for budget in self.budgets
-            ]
+        self.values_at = t
+        self.bound_values = [bound[0] + bound[1] * t for bound in self.bounds]
+        self.values = [
+            None if budget is EXHAUSTED else budget[0] + budget[1] * t for budget in self.budgets
+        ]
 
     def _set_bound_formula(self, candidate: int, bound: Affine) -> None:
         self.bounds[candidate] = bound
         self.bound_values[candidate] = _value(bound, self.values_at)
-
-    def _set_budget(self, klass: int, budget: Affine) -> None:
-        self.budgets[klass] = budget
-        self.values[klass] = None if budget is EXHAUSTED else _value(budget, self.values_at)
 
     # -- one round -------------------------------------------------------------------------
 
@@ -401,7 +400,7 @@ class _Count:
         self.funded.append(chosen)
         self.shares[chosen] = alpha
         round_.log.append(("fund", chosen, alpha))
-        budgets, values, log = self.budgets, self.values, round_.log
+        budgets, values, payments = self.budgets, self.values, round_.payments
         alpha_a, alpha_v = alpha
         for klass in self._split_supporters(chosen, round_):
             budget = budgets[klass]
@@ -414,7 +413,7 @@ class _Count:
             else:
                 after = (budget[0] - alpha_a, budget[1] - alpha_v)
                 after_value = before - alpha_value
-            log.append(("budget", klass, budget, after))
+            payments.append((klass, budget, after))
             budgets[klass] = after
             values[klass] = after_value
 
@@ -455,10 +454,8 @@ class _Count:
             # Only projects still in the running need their supporters counted; the others'
             # counts stay as they were when they left, which undoing needs.
             deltas = [delta for delta in all_deltas if delta[0] in alive]
-            entry = ("split", klass, groups, deltas, count, chosen)
-            round_.log.append(entry)
-            paying.append(self._split(*entry[1:]))
-        return paying
+            round_.splits.append((klass, groups, deltas, count, chosen))
+        return paying + self._split(round_.splits)
 
     def _remember_split(self, key: tuple[int, int], split: tuple) -> None:
         """Keep the split for later raises, in bounded memory: a full cache starts afresh."""
@@ -489,61 +486,77 @@ class _Count:
                 deltas[candidate] += weight
         return groups, tuple(deltas.items()), frozenset(deltas)
 
-    @staticmethod
-    def _path(parent: int, chosen: int, supports: bool) -> int:
-        return parent | (1 << (2 * chosen + supports))
-
-    def _split(self, klass: int, groups: list[int], deltas: tuple, count: int, chosen: int) -> int:
+    def _split(self, splits: list[tuple]) -> list[int]:
+        """Split off each (class, groups, deltas, count, chosen): the groups that support
+        `chosen` form a new class; return the new classes."""
         sizes, paths, supporters = self.sizes, self.paths, self.supporters
+        parent_paths, budgets, values, class_of = (
+            self.parent_paths,
+            self.budgets,
+            self.values,
+            self.class_of,
+        )
         new = len(sizes)
-        class_of = self.class_of
-        for group in groups:
-            class_of[group] = new
-        parent = paths[klass]
-        paths[klass] = self._path(parent, chosen, False)
-        paths.append(self._path(parent, chosen, True))
-        self.parent_paths.append(parent)
-        sizes[klass] -= count
-        sizes.append(count)
-        self.budgets.append(self.budgets[klass])
-        self.values.append(self.values[klass])
-        for candidate, weight in deltas:
-            counts = supporters[candidate]
-            left = counts[klass] - weight
-            if left:
-                counts[klass] = left
-            else:
-                del counts[klass]
-            counts[new] = weight
-        return new
+        for klass, groups, deltas, count, chosen in splits:
+            for group in groups:
+                class_of[group] = new
+            # The bits of the class's path: one for the others, one for the supporters.
+            parent = paths[klass]
+            paths[klass] = parent | (1 << 2 * chosen)
+            paths.append(parent | (2 << 2 * chosen))
+            parent_paths.append(parent)
+            sizes[klass] -= count
+            sizes.append(count)
+            budgets.append(budgets[klass])
+            values.append(values[klass])
+            for candidate, weight in deltas:
+                counts = supporters[candidate]
+                left = counts[klass] - weight
+                if left:
+                    counts[klass] = left
+                else:
+                    del counts[klass]
+                counts[new] = weight
+            new += 1
+        return list(range(new - len(splits), new))
 
-    def _merge(self, klass: int, groups: list[int], deltas: tuple, count: int, chosen: int) -> None:
-        sizes, supporters = self.sizes, self.supporters
-        new = len(sizes) - 1
-        class_of = self.class_of
-        for group in groups:
-            class_of[group] = klass
-        self.paths.pop()
-        self.paths[klass] = self.parent_paths.pop()
-        sizes[klass] += sizes.pop()
-        self.budgets.pop()
-        self.values.pop()
-        for candidate, weight in deltas:
-            counts = supporters[candidate]
-            del counts[new]
-            counts[klass] = counts.get(klass, 0) + weight
+    def _merge(self, splits: list[tuple]) -> None:
+        """Undo `_split` of these splits, the last first."""
+        sizes, paths, supporters = self.sizes, self.paths, self.supporters
+        parent_paths, budgets, values, class_of = (
+            self.parent_paths,
+            self.budgets,
+            self.values,
+            self.class_of,
+        )
+        new = len(sizes)
+        for klass, groups, deltas, _, _ in reversed(splits):
+            new -= 1
+            for group in groups:
+                class_of[group] = klass
+            paths.pop()
+            paths[klass] = parent_paths.pop()
+            sizes[klass] += sizes.pop()
+            budgets.pop()
+            values.pop()
+            for candidate, weight in deltas:
+                counts = supporters[candidate]
+                del counts[new]
+                counts[klass] = counts.get(klass, 0) + weight
 
     def _undo(self, round_: _Round) -> None:
+        """Undo the round's changes of formulas; the values at the raise are left for
+        `_move_to` to work out once every stale round is undone."""
+        budgets = self.budgets
+        for klass, before, _ in round_.payments:
+            budgets[klass] = before
+        self._merge(round_.splits)
         for entry in reversed(round_.log):
             kind = entry[0]
-            if kind == "budget":  # the most frequent by far
-                self._set_budget(entry[1], entry[2])
-            elif kind == "split":
-                self._merge(*entry[1:])
-            elif kind == "remove":
+            if kind == "remove":
                 self.alive.add(entry[1])
             elif kind == "bound":
-                self._set_bound_formula(entry[1], entry[2])
+                self.bounds[entry[1]] = entry[2]
             else:  # fund
                 self.alive.add(entry[1])
                 self.funded.pop()
@@ -556,14 +569,15 @@ class _Count:
                 self.alive.discard(entry[1])
             elif kind == "bound":
                 self._set_bound_formula(entry[1], entry[3])
-            elif kind == "fund":
+            else:  # fund
                 self.alive.discard(entry[1])
                 self.funded.append(entry[1])
                 self.shares[entry[1]] = entry[2]
-            elif kind == "budget":
-                self._set_budget(entry[1], entry[3])
-            else:
-                self._split(*entry[1:])
+        self._split(round_.splits)
+        budgets, values, t = self.budgets, self.values, self.values_at
+        for klass, _, after in round_.payments:
+            budgets[klass] = after
+            values[klass] = None if after is EXHAUSTED else after[0] + after[1] * t
 
     # -- the whole count at one raise --------------------------------------------------------
 
@@ -575,7 +589,6 @@ class _Count:
         same payment, same supporters left without money, same projects out of reach), the
         old rounds after it are done again without counting, while they are certain.
         """
-        self._move_to(t)
         rounds = self.rounds
         first = 0
         while first < len(rounds) and not rounds[first].stale_at(t):
@@ -584,6 +597,7 @@ class _Count:
         for round_ in reversed(stale):
             self._undo(round_)
         del rounds[first:]
+        self._move_to(t)
         index = 0  # in `stale`, while the recount follows it
         while not rounds or rounds[-1].chosen is not None:
             old = stale[index] if index < len(stale) else None
