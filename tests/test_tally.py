@@ -273,18 +273,54 @@ def test_equal_shares_classes_agree_with_the_ballots_on_a_real_election() -> Non
         _assert_classes_agree_with_ballots(state)
 
 
+def _assert_count_is_the_plain_one(state, election: Election) -> None:
+    """The count at its raise, funded projects in order and what their supporters paid, is
+    what the plain transcription gives at that raise."""
+    t = state.values_at
+    funded, shares = reference.run(election, Fraction(election.budget, len(election.ballots)) + t)
+    assert state.outcome() == funded
+    paid = {
+        state.names[c]: Fraction(int(v.numerator), int(v.denominator))
+        for c, alpha in state.shares.items()
+        for v in (equal_shares._value(alpha, t),)
+    }
+    assert paid == shares
+
+
+@PROPERTY
+@given(elections())
+def test_equal_shares_at_every_raise_is_the_plain_count(election: Election) -> None:
+    for state in _walk_raises(election):
+        _assert_count_is_the_plain_one(state, election)
+
+
+def test_rounds_counted_for_their_raise_only_are_taken_back_in_time() -> None:
+    """Once a round goes stale at the next raise, the rounds after it are counted for the
+    values at this raise only (no formulas, so no horizon of their own). They must all be
+    taken back before the next raise is counted: the count at every raise stays exact."""
+    election = real_election("Poland_Wieliczka_2023_Green_Budget.pb")
+    values_only = 0
+    for state in _walk_raises(election, most=120):
+        _assert_count_is_the_plain_one(state, election)
+        kinds = [round_.exact for round_ in state.rounds]
+        first = kinds.index(False) if False in kinds else len(kinds)
+        # Values only after a round that goes stale at the next raise, and from there on.
+        assert not any(kinds[first:])
+        if first < len(kinds):
+            assert any(r.until == state.values_at + 1 for r in state.rounds[:first])
+        values_only += len(kinds) - first
+    assert values_only > 1000
+
+
 def test_a_round_counted_again_splits_classes_in_the_same_order() -> None:
     """Undoing a round shuffles the order of its project's supporters (a class that lost all
     of them comes back last); counted again, the round must still split the classes in the
     same order, or the new classes get other numbers than the later rounds' logs expect."""
     state = equal_shares._Count(real_election("Poland_Wieliczka_2023_Green_Budget.pb"))
     state.count(0)
-    position = max(i for i, r in enumerate(state.rounds) if len(r.splits) >= 2)
+    position = max(i for i, r in enumerate(state.rounds) if len(r.splits) >= 2 and r.exact)
     old = state.rounds[position]
-    for round_ in reversed(state.rounds[position:]):
-        state._undo(round_)
-    del state.rounds[position:]
-    state._move_to(0)
+    state._take_back(position, 0)
     supporters = state.supporters[old.chosen]
     reversed_order = dict(reversed(list(supporters.items())))
     supporters.clear()
