@@ -241,6 +241,8 @@ class _Count:
         # once a round goes stale at the next raise, every round after it is counted again
         # then anyway.
         self.exact = True
+        # The state before the first round counted for the values only, to put back in one go.
+        self.checkpoint: tuple | None = None
 
     def _move_to(self, t: int) -> None:
         """Evaluate every class's budget, and every lower bound, at raise t."""
@@ -452,14 +454,13 @@ class _Count:
         paying = self._split_supporters(chosen, round_)
         if not self.exact:
             # Only the values at t: the formulas of those who can still pay stay as they were
-            # (this round is taken back before they are used again); those left without money
-            # are marked so, and logged to be restored.
+            # (the checkpoint is put back before they are used again); those left without
+            # money are marked so.
             for klass in paying:
                 before = values[klass]
                 if before is None:
                     continue
                 if before < alpha_value:
-                    payments.append((klass, budgets[klass], EXHAUSTED))
                     budgets[klass] = EXHAUSTED
                     values[klass] = None
                     round_.exhausted.append(klass)
@@ -651,12 +652,59 @@ class _Count:
         rounds = self.rounds
         first = next((i for i, r in enumerate(rounds[:first]) if not r.exact), first)
         stale = rounds[first:]
+        if self.checkpoint is not None:  # the rounds counted for the values only, at once
+            self._restore_checkpoint()
         for round_ in reversed(stale):
-            self._undo(round_)
+            if round_.exact:
+                self._undo(round_)
         del rounds[first:]
         self._move_to(t)
-        self.exact = all(round_.until != t + 1 for round_ in rounds)
+        self.exact = True
+        if any(round_.until == t + 1 for round_ in rounds):
+            self._count_values_only()
         return stale
+
+    def _count_values_only(self) -> None:
+        """Count the rounds from here on for the values at this raise only. They are not
+        logged: what they change is kept as it is now, to be put back in one go."""
+        self.exact = False
+        supporters = self.supporters
+        # Only the supporters of projects still in the running change.
+        saved = {candidate: supporters[candidate] for candidate in self.alive}
+        for candidate, counts in saved.items():
+            supporters[candidate] = counts.copy()
+        self.checkpoint = (
+            saved,
+            self.sizes[:],
+            self.paths[:],
+            self.parent_paths[:],
+            self.budgets[:],
+            self.class_of[:],
+            set(self.alive),
+            self.funded[:],
+            dict(self.shares),
+            self.bounds[:],
+        )
+
+    def _restore_checkpoint(self) -> None:
+        assert self.checkpoint is not None
+        saved, *lists = self.checkpoint
+        supporters = self.supporters
+        for candidate, counts in saved.items():
+            supporters[candidate] = counts
+        (
+            self.sizes,
+            self.paths,
+            self.parent_paths,
+            self.budgets,
+            self.class_of,
+            self.alive,
+            self.funded,
+            self.shares,
+            self.bounds,
+        ) = lists
+        self.values = [None] * len(self.budgets)  # worked out again by `_move_to`
+        self.checkpoint = None
 
     def count(self, t: int) -> int | None:
         """Bring the count to raise t (never less than the last); returns the next raise at
@@ -690,8 +738,8 @@ class _Count:
                     index += 1
                 else:
                     stale = []
-            if rounds[-1].until == t + 1:
-                self.exact = False
+            if self.exact and rounds[-1].until == t + 1:
+                self._count_values_only()
         limits = [r.until for r in rounds if r.until is not None]
         return min(limits) if limits else None
 
