@@ -141,12 +141,14 @@ class _Price:
 
     __slots__ = ("alpha", "poor", "price", "price_value", "value")
 
-    def __init__(self, price: Affine | None, value: Q, alpha: Affine, poor: list, cost: Q) -> None:
+    def __init__(
+        self, price: Affine | None, value: Q, alpha: Affine, poor: list, price_value: Q | None
+    ) -> None:
         self.price = price
         self.value = value
         self.alpha = alpha
         self.poor = poor
-        self.price_value = None if price is None else value / cost
+        self.price_value = price_value  # the price at the raise
 
 
 @dataclass
@@ -276,7 +278,7 @@ class _Count:
             if (value := values[klass]) is not None
         ]
         if not able:  # every supporter has paid all they had
-            return _Price(None, -cost, EXHAUSTED, [], cost)
+            return _Price(None, -cost, EXHAUSTED, [], None)
         remaining = sum([entry[1] for entry in able])
         alpha = cost / remaining
         floor = self.bound_values[candidate] * cost
@@ -294,16 +296,20 @@ class _Count:
                 paid_v += sum([budgets[klass][1] * count for _, count, klass in newly], ZERO)
             remaining -= sum([count for _, count, _ in newly])
             if not remaining:
-                return _Price(None, paid - cost, (paid - paid_v * t, paid_v), [], cost)
+                return _Price(None, paid - cost, (paid - paid_v * t, paid_v), [], None)
             alpha = (cost - paid) / remaining
             newly = [entry for entry in able if entry[0] < alpha]
             if newly:
                 able = [entry for entry in able if entry[0] >= alpha]
             poor += newly
-        alpha = (cost - paid) / remaining
+        if not poor:  # alpha may still be the lower bound
+            alpha = cost / remaining
+        price_value = alpha / cost
+        if not paid_v:  # the same at every raise (or only the value at t is wanted)
+            return _Price((price_value, ZERO), alpha, (alpha, ZERO), poor, price_value)
         alpha_formula: Affine = ((cost - paid + paid_v * t) / remaining, -paid_v / remaining)
         price = (alpha_formula[0] / cost, alpha_formula[1] / cost)
-        return _Price(price, alpha, alpha_formula, poor, cost)
+        return _Price(price, alpha, alpha_formula, poor, price_value)
 
     def _step(self, t: int, before: _Round | None = None) -> _Round:
         """One round at raise t, with the comparisons its outcome rests on.
@@ -793,7 +799,9 @@ class _Add1:
     def __init__(self, election: Election, candidates: list[str]) -> None:
         self.election, self.candidates = election, candidates
         self.frontier = 0  # the first raise not judged yet
-        self.previous: tuple[tuple[str, ...], dict[str, Fraction]] = ((), {})
+        # The count at the last raise judged, and that raise (shares are worked out only for
+        # the outcome); at first, nothing funded.
+        self.previous: tuple[_Evaluation, int] = (_Evaluation(0, None, (), {}), 0)
         self.waiting: list[_Evaluation] = []
         # The first raise known to end the completion: no count beyond it is needed.
         self.end: int | None = None
@@ -824,7 +832,8 @@ class _Add1:
                 return None
             election = self.election
             if self.over_budget(evaluation):
-                return _outcome(election, *self.previous)
+                previous, at = self.previous
+                return _outcome(election, previous.funded, previous.shares_at(at))
             if self.exhaustive(evaluation):
                 return _outcome(election, evaluation.funded, evaluation.shares_at(frontier))
             if evaluation.until is None:
@@ -833,7 +842,7 @@ class _Add1:
                 # never stop. Report it rather than loop forever.
                 raise RuntimeError("equal shares: Add1 completion does not end")  # pragma: no cover
             # Raises before `until` give this very outcome: the last of them is `previous`.
-            self.previous = (evaluation.funded, evaluation.shares_at(evaluation.until - 1))
+            self.previous = (evaluation, evaluation.until - 1)
             self.frontier = evaluation.until
             self.waiting = [e for e in self.waiting if e.until is None or e.until > self.frontier]
 
