@@ -557,16 +557,15 @@ class _Count:
                 deltas[candidate] += weight
         return groups, tuple(deltas.items()), frozenset(deltas)
 
+    def _class_lists(self) -> tuple[list, list, list, list, list, list]:
+        """What is kept by class (and for each group, its class), for the loops over splits."""
+        return self.sizes, self.paths, self.parent_paths, self.budgets, self.values, self.class_of
+
     def _split(self, splits: list[tuple]) -> list[int]:
         """Split off each (class, groups, deltas, count, chosen): the groups that support
         `chosen` form a new class; return the new classes."""
-        sizes, paths, supporters = self.sizes, self.paths, self.supporters
-        parent_paths, budgets, values, class_of = (
-            self.parent_paths,
-            self.budgets,
-            self.values,
-            self.class_of,
-        )
+        sizes, paths, parent_paths, budgets, values, class_of = self._class_lists()
+        supporters = self.supporters
         new = len(sizes)
         for klass, groups, deltas, count, chosen in splits:
             for group in groups:
@@ -593,13 +592,8 @@ class _Count:
 
     def _merge(self, splits: list[tuple]) -> None:
         """Undo `_split` of these splits, the last first."""
-        sizes, paths, supporters = self.sizes, self.paths, self.supporters
-        parent_paths, budgets, values, class_of = (
-            self.parent_paths,
-            self.budgets,
-            self.values,
-            self.class_of,
-        )
+        sizes, paths, parent_paths, budgets, values, class_of = self._class_lists()
+        supporters = self.supporters
         new = len(sizes)
         for klass, groups, deltas, _, _ in reversed(splits):
             new -= 1
