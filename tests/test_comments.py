@@ -411,11 +411,44 @@ def test_hidden_comment_with_replies_shows_its_reason(factory, discussion, ctx):
     )
 
 
-def test_hidden_comment_without_visible_replies_is_not_shown(factory, discussion, ctx):
-    proposal, author, other = discussion()
+def test_hidden_comment_without_replies_keeps_its_place(factory, discussion, ctx):
+    proposal, author, _ = discussion()
     hidden = factory.comment(proposal, author, state=CommentState.HIDDEN, hidden_reason="Spam")
-    factory.comment(proposal, other, parent_id=hidden.id, state=CommentState.HIDDEN)
-    assert comments.thread_for(attached(Proposal, proposal)).entries == []
+    entries = comments.thread_for(attached(Proposal, proposal)).entries
+    assert [(entry.comment.id, entry.is_hidden) for entry in entries] == [(hidden.id, True)]
+
+
+def test_hidden_reply_keeps_its_place_under_its_comment(factory, discussion, ctx):
+    proposal, author, other = discussion()
+    top = factory.comment(proposal, author)
+    hidden = factory.comment(
+        proposal, other, parent_id=top.id, state=CommentState.HIDDEN, hidden_reason="Spam"
+    )
+    [entry] = comments.thread_for(attached(Proposal, proposal)).entries
+    assert [(reply.comment.id, reply.is_hidden) for reply in entry.replies] == [(hidden.id, True)]
+
+
+def test_deleted_reply_is_not_shown(factory, discussion, ctx):
+    proposal, author, other = discussion()
+    top = factory.comment(proposal, author)
+    factory.comment(proposal, other, parent_id=top.id, state=CommentState.DELETED, body="")
+    [entry] = comments.thread_for(attached(Proposal, proposal)).entries
+    assert entry.replies == []
+
+
+def test_only_moderators_may_restore_a_hidden_comment_in_the_thread(
+    factory, discussion, moderator, ctx
+):
+    proposal, author, other = discussion()
+    factory.comment(proposal, author, state=CommentState.HIDDEN, hidden_reason="Spam")
+    seen = [
+        [
+            entry.can_restore
+            for entry in comments.thread_for(attached(Proposal, proposal), who).entries
+        ]
+        for who in (None, attached(User, other), attached(User, author), moderator)
+    ]
+    assert seen == [[False], [False], [False], [True]]
 
 
 def test_reply_under_a_hidden_comment_cannot_be_answered(factory, discussion, ctx):

@@ -418,13 +418,66 @@ def test_hidden_comment_with_replies_shows_the_moderation_reason(client, factory
     assert "Please be kind" in section
 
 
-def test_hidden_comment_without_replies_is_not_shown(client, factory, open_proposal):
+def test_hidden_comment_without_replies_shows_the_reason_in_its_place(
+    client, factory, open_proposal
+):
     hidden = factory.comment(
-        open_proposal, factory.user(), state=CommentState.HIDDEN, hidden_reason="Spam"
+        open_proposal,
+        factory.user(),
+        body="Rude words",
+        state=CommentState.HIDDEN,
+        hidden_reason="Spam",
     )
     section = comments_section(page(client, open_proposal))
-    assert f'id="comment-{hidden.id}"' not in section
-    assert "Hidden by moderation" not in section
+    assert f'id="comment-{hidden.id}"' in section
+    assert "Hidden by moderation: Spam" in section
+    assert "Rude words" not in section
+
+
+def test_moderator_sees_the_hidden_text_marked_with_a_restore_button(
+    client, auth, factory, open_proposal
+):
+    hidden = factory.comment(
+        open_proposal,
+        factory.user(),
+        body="Rude words",
+        state=CommentState.HIDDEN,
+        hidden_reason="Spam",
+    )
+    auth.login(factory.moderator().email)
+    section = comments_section(page(client, open_proposal))
+    assert "Rude words" in section
+    assert "only moderators see this text" in section
+    assert f'action="/moderation/comments/{hidden.id}/restore"' in section
+
+
+def test_citizens_see_neither_the_hidden_text_nor_the_restore_button(
+    client, auth, factory, open_proposal
+):
+    author = factory.user()
+    hidden = factory.comment(
+        open_proposal, author, body="Rude words", state=CommentState.HIDDEN, hidden_reason="Spam"
+    )
+    auth.login(author.email)
+    section = comments_section(page(client, open_proposal))
+    assert "Rude words" not in section
+    assert f"/moderation/comments/{hidden.id}/restore" not in section
+
+
+def test_hidden_reply_shows_the_reason_in_its_place(client, factory, open_proposal):
+    top = factory.comment(open_proposal, factory.user(), body="Top")
+    hidden = factory.comment(
+        open_proposal,
+        factory.user(),
+        parent_id=top.id,
+        body="Rude reply",
+        state=CommentState.HIDDEN,
+        hidden_reason="Off topic",
+    )
+    section = comments_section(page(client, open_proposal))
+    assert f'id="comment-{hidden.id}"' in section
+    assert "Hidden by moderation: Off topic" in section
+    assert "Rude reply" not in section
 
 
 # Safe text

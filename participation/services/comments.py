@@ -222,12 +222,18 @@ def get(comment_id: int, viewer: User | None) -> Comment:
 
 @dataclass
 class ThreadEntry:
-    """A comment as shown: its text, or a placeholder when it only holds replies together."""
+    """A comment as shown: its text, or a placeholder in its place.
+
+    A hidden comment always keeps its place, so that the public sees the moderators' reason
+    where it was and every link to it (audit log, notification, report queue) lands on it;
+    moderators see its text too, marked as hidden, with a button to restore it.
+    """
 
     comment: Comment
     can_edit: bool = False
     can_delete: bool = False
     can_reply: bool = False
+    can_restore: bool = False  # a moderator, on a hidden comment: shows its text and the button
     replies: list[ThreadEntry] = field(default_factory=list)
 
     @property
@@ -250,13 +256,23 @@ class Thread:
     can_comment: bool  # ... from this viewer
 
 
+def _is_moderator(viewer: User | None) -> bool:
+    return bool(_is_citizen(viewer) and viewer.is_moderator)
+
+
+def _keeps_place(entry: ThreadEntry) -> bool:
+    """Published and hidden comments are shown (hidden ones as the moderators' placeholder); a
+    comment its author deleted only while it holds replies together."""
+    return not entry.is_deleted or bool(entry.replies)
+
+
 def thread_for(
     proposal: Proposal, viewer: User | None = None, now: datetime | None = None
 ) -> Thread:
     """Top-level comments oldest first, each with its replies, in one query for any length.
 
-    Deleted and hidden comments are left out, unless they have visible replies: then they keep
-    their place as a placeholder, so that the replies still make sense.
+    Hidden comments keep their place as the moderators' placeholder; deleted ones only while
+    they have replies, so that the replies still make sense.
     """
     now = _aware(now or _utcnow())
     comments = db.session.scalars(
@@ -268,6 +284,7 @@ def thread_for(
     is_open = comments_open(proposal)
     may_comment = is_open and _may_write(viewer)
     viewer_id = viewer.id if _is_citizen(viewer) else None
+    moderates = _is_moderator(viewer)
 
     def entry(comment: Comment) -> ThreadEntry:
         # comment.proposal is the proposal in hand (the identity map answers, not a query).
@@ -277,6 +294,7 @@ def thread_for(
             can_edit=own and can_edit(comment, viewer, now),
             can_delete=own and can_delete(comment, viewer),
             can_reply=may_comment and comment.is_published,
+            can_restore=moderates and comment.state is CommentState.HIDDEN,
         )
 
     top_level: list[ThreadEntry] = []
@@ -287,9 +305,11 @@ def thread_for(
             top_level.append(by_id[comment.id])
     for comment in comments:
         parent = by_id.get(comment.parent_id) if comment.parent_id is not None else None
-        if parent is not None and comment.is_published:
-            parent.replies.append(entry(comment))
-    entries = [item for item in top_level if item.is_published or item.replies]
+        if parent is not None:
+            reply = entry(comment)
+            if _keeps_place(reply):
+                parent.replies.append(reply)
+    entries = [item for item in top_level if _keeps_place(item)]
     return Thread(entries=entries, is_open=is_open, can_comment=may_comment)
 
 
