@@ -408,6 +408,25 @@ def test_restoring_a_comment_counts_it_again(app, client, auth, scene, factory):
     )
 
 
+def test_every_link_to_a_hidden_comment_lands_on_it(client, auth, scene, factory):
+    """The audit log's link and the hidden comment's author's notification point at an anchor
+    that the proposal page has, for the moderator and for the author alike."""
+    consultation, author, proposal, comment = scene
+    auth.login(factory.moderator().email)
+    client.post(f"/moderation/comments/{comment.id}/hide", data={"reason": "Rude"})
+    audit_page = client.get(f"/consultations/{consultation.slug}/audit").get_data(as_text=True)
+    [link] = re.findall(r'href="(/proposals/\d+#comment-\d+)"', audit_page)
+    path, anchor = link.split("#")
+    landed = {"moderator": client.get(path).get_data(as_text=True)}
+    auth.logout()
+    auth.login(author.email)
+    landed["author"] = client.get(path).get_data(as_text=True)
+    assert (anchor, [f'id="{anchor}"' in html for html in landed.values()]) == (
+        f"comment-{comment.id}",
+        [True, True],
+    )
+
+
 def test_citizen_cannot_hide_a_comment(app, client, auth, scene, factory):
     _, _, proposal, comment = scene
     auth.login(factory.user().email)
