@@ -35,6 +35,7 @@ seed: migrate
 run: seed
 	@echo ""
 	@echo "  Participation runs on http://127.0.0.1:5000  (stop with Ctrl+C)"
+	@echo "  E-mails (confirmation and reset links, notifications) are printed here within seconds."
 	@echo ""
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 

@@ -74,6 +74,10 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_FROM = os.environ.get("MAIL_FROM", "Participation <noreply@localhost>")
     MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "30"))
+    # The web server delivers the outbox itself every this many seconds (0: never). On in
+    # development, so that `make run` shows the mails without `flask mail send`; production
+    # runs `flask mail send` from cron or a timer instead.
+    MAIL_SEND_IN_PROCESS_SECONDS = float(os.environ.get("MAIL_SEND_IN_PROCESS_SECONDS", "0"))
     # A failed mail is tried again after 1, 2, 4 … minutes (at most 6 hours apart), and given
     # up after this many attempts; its last error stays in the outbox.
     MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "10"))
@@ -94,6 +98,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = _bool("FLASK_DEBUG", False)
+    MAIL_SEND_IN_PROCESS_SECONDS = float(os.environ.get("MAIL_SEND_IN_PROCESS_SECONDS", "2"))
 
 
 class ProductionConfig(Config):

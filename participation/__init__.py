@@ -45,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_commands(app)
     app.after_request(_security_headers)
+    _deliver_mail_in_process(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
     return app
@@ -63,6 +64,16 @@ def _security_headers(response):
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     return response
+
+
+def _deliver_mail_in_process(app: Flask) -> None:
+    """In development the serving process delivers the outbox itself (services.mail), started
+    by the first request so that `flask db upgrade`, `flask seed` and other commands do not."""
+    if not app.config.get("MAIL_SEND_IN_PROCESS_SECONDS"):
+        return
+    from participation.services.mail import start_sender
+
+    app.before_request(lambda: start_sender(app) and None)
 
 
 def select_locale() -> str:

@@ -11,11 +11,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from config import DevelopmentConfig, ProductionConfig, TestingConfig
 from participation.extensions import db
 from participation.models import OutboxMail
 from participation.models.base import utcnow
 from participation.services import accounts, mail
 from participation.services.errors import ValidationFailed
+from tests.conftest import make_app
 from tests.mailbox import SmtpServer, mails_to
 
 SUBJECT = "Grüße aus der Bürgerbeteiligung"
@@ -472,3 +474,50 @@ def test_the_outbox_counts_only_unsent_mails_as_waiting(ctx, smtp):
 
     assert mail.outbox_state() == mail.OutboxState(pending=1, given_up=0)
     assert db.session.scalar(select(func.count()).select_from(OutboxMail)) == 2
+
+
+# Development: the web server delivers the outbox itself
+
+
+@pytest.fixture
+def sending_app(app):
+    """The same database, with the web server's own sender on, as in development."""
+    sending = make_app(app.config["SQLALCHEMY_DATABASE_URI"], MAIL_SEND_IN_PROCESS_SECONDS=0.05)
+    yield sending
+    mail.stop_sender(sending)
+
+
+def _wait_until_sent(app, seconds: float = 10) -> OutboxMail | None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with app.app_context():
+            row = db.session.scalar(select(OutboxMail))
+            if row is not None and row.sent_at is not None:
+                return row
+        time.sleep(0.05)
+    return None
+
+
+def test_in_development_the_server_prints_a_queued_mail_within_seconds(sending_app, capfd):
+    with sending_app.app_context():
+        _queue()
+        db.session.commit()
+    sending_app.test_client().get("/healthz")  # the first request starts the sender
+
+    sent = _wait_until_sent(sending_app)
+
+    assert sent is not None
+    assert f"Subject: {SUBJECT}" in capfd.readouterr().out
+
+
+def test_commands_do_not_start_the_sender(sending_app):
+    result = sending_app.test_cli_runner().invoke(args=["doctor"])
+    assert (result.exit_code, mail.sender_running(sending_app)) == (0, False)
+
+
+def test_the_sender_is_on_in_development_only():
+    assert (
+        DevelopmentConfig.MAIL_SEND_IN_PROCESS_SECONDS > 0,
+        ProductionConfig.MAIL_SEND_IN_PROCESS_SECONDS,
+        TestingConfig.MAIL_SEND_IN_PROCESS_SECONDS,
+    ) == (True, 0, 0)

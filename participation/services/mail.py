@@ -10,6 +10,11 @@ Claiming: on PostgreSQL the sender locks the mail's row with `FOR UPDATE SKIP LO
 marked, so senders running at the same time each take other mails and never send one twice. SQLite
 has no row locks: run a single sender there (one cron job or one `flask mail send --every`).
 
+In development the web server delivers the outbox itself (`start_sender`, switched on by
+MAIL_SEND_IN_PROCESS_SECONDS), so that a confirmation link shows up in the console that `make
+run` writes to within seconds, without a second command. Production keeps the outbox and
+`flask mail send` (or several senders on PostgreSQL).
+
 What remains: if the process dies after the server accepted a mail and before the row was marked,
 that mail goes out once more on the next run. Its Message-ID is derived from the idempotency key,
 so it is the same both times and mail programs can recognise the copy.
@@ -18,9 +23,11 @@ so it is the same both times and mail programs can recognise the copy.
 from __future__ import annotations
 
 import hashlib
+import logging
 import smtplib
 import ssl
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,7 +36,7 @@ from email.utils import format_datetime, parseaddr
 from typing import Any, Protocol, TextIO
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template, url_for
+from flask import Flask, current_app, render_template, url_for
 from flask_babel import LazyString, force_locale, get_locale
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -339,3 +346,74 @@ def outbox_state() -> OutboxState:
         for condition in (OutboxMail.attempts < limit, OutboxMail.attempts >= limit)
     )
     return OutboxState(pending=pending or 0, given_up=given_up or 0)
+
+
+# Delivering from the web server itself (development)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Sender:
+    thread: threading.Thread
+    stop: threading.Event
+
+
+_senders: dict[int, _Sender] = {}
+_senders_lock = threading.Lock()
+
+
+def _deliver_until_stopped(app: Flask, every: float, stop: threading.Event) -> None:
+    with app.app_context():
+        backend = backend_from_config()
+        try:
+            while True:
+                try:
+                    send_due(backend)
+                except Exception:  # a locked SQLite file, say: the next round tries again
+                    db.session.rollback()
+                    log.exception("mail.sender_failed")
+                finally:
+                    db.session.remove()
+                if stop.wait(every):
+                    return
+        finally:
+            backend.close()
+
+
+def start_sender(app: Flask) -> bool:
+    """Deliver the due mails of the outbox from a thread of this process, every
+    MAIL_SEND_IN_PROCESS_SECONDS; once per application. Returns whether a sender was started.
+
+    For the development server only: the thread dies with the process, and SQLite allows one
+    sender at a time, so production runs `flask mail send` instead.
+    """
+    every = float(app.config.get("MAIL_SEND_IN_PROCESS_SECONDS") or 0)
+    if every <= 0 or id(app) in _senders:
+        return False
+    with _senders_lock:
+        if id(app) in _senders:
+            return False
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=_deliver_until_stopped,
+            args=(app, every, stop),
+            name="outbox-sender",
+            daemon=True,
+        )
+        _senders[id(app)] = _Sender(thread, stop)
+        thread.start()
+    return True
+
+
+def stop_sender(app: Flask, timeout: float = 10) -> None:
+    """Stop the application's sender after the round it is in (tests; a clean shutdown)."""
+    with _senders_lock:
+        sender = _senders.pop(id(app), None)
+    if sender is not None:
+        sender.stop.set()
+        sender.thread.join(timeout)
+
+
+def sender_running(app: Flask) -> bool:
+    return id(app) in _senders
