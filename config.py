@@ -55,6 +55,9 @@ class Config:
     # Reset links and new confirmation links a visitor can ask for, per IP address and per
     # e-mail address: nobody can flood someone's mailbox through the platform.
     ACCOUNT_MAIL_RATE_LIMIT = os.environ.get("ACCOUNT_MAIL_RATE_LIMIT", "5 per hour")
+    # Look-ups of a ballot by a code that no ballot has, per IP address (OpenStad locks out
+    # after 20 wrong voting codes in 15 minutes); codes that are found do not count.
+    BALLOT_LOOKUP_RATE_LIMIT = os.environ.get("BALLOT_LOOKUP_RATE_LIMIT", "20 per 15 minutes")
 
     # Links in e-mails start with this address (scheme, host and any path prefix), never with
     # the Host header of the request that caused the mail; required in production.

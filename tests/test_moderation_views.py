@@ -410,8 +410,8 @@ def test_restoring_a_comment_counts_it_again(app, client, auth, scene, factory):
 
 def test_every_link_to_a_hidden_comment_lands_on_it(client, auth, scene, factory):
     """The audit log's link and the hidden comment's author's notification point at an anchor
-    that the proposal page has, for the moderator and for the author alike."""
-    consultation, author, proposal, comment = scene
+    that the proposal page has, for the moderator and for the comment's author alike."""
+    consultation, author, _, comment = scene
     auth.login(factory.moderator().email)
     client.post(f"/moderation/comments/{comment.id}/hide", data={"reason": "Rude"})
     audit_page = client.get(f"/consultations/{consultation.slug}/audit").get_data(as_text=True)

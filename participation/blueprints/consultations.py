@@ -18,7 +18,15 @@ from participation.blueprints.access import moderator_required
 from participation.forms import show_errors
 from participation.forms.consultations import ConsultationForm, PhaseForm
 from participation.models import Answer, Phase, TallyRule, VotingMethod
-from participation.services import audit, consultations, guidance, phases, proposals
+from participation.services import (
+    audit,
+    ballots,
+    consultations,
+    guidance,
+    phases,
+    proposals,
+    results,
+)
 from participation.services.consultations import ConsultationSettings
 from participation.services.errors import DomainError, ValidationFailed
 
@@ -106,6 +114,11 @@ def show(slug: str):
         sorts=proposals.ProposalSort,
         phase_form=PhaseForm(),
         next_phase=phases.allowed_next(consultation),
+        own_ballot=ballots.own_content(
+            consultation,
+            current_user,
+            with_outcome=results.visibility(consultation, current_user) is not None,
+        ),
     )
 
 

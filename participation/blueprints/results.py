@@ -3,14 +3,16 @@ moderators while evaluating. Who sees the page is decided by services.results.vi
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
 from participation.blueprints.access import moderator_required
+from participation.extensions import limiter
 from participation.forms import show_errors
 from participation.forms.results import (
+    BallotCodeForm,
     BudgetActionForm,
     OverrideForm,
     PromoteFundedForm,
@@ -18,7 +20,14 @@ from participation.forms.results import (
     WinnersForm,
 )
 from participation.models import Proposal
-from participation.services import budget_results, consultations, promotion, proposals, results
+from participation.services import (
+    ballots,
+    budget_results,
+    consultations,
+    promotion,
+    proposals,
+    results,
+)
 from participation.services.ballots import RULE_EXPLANATIONS
 from participation.services.errors import DomainError, NotFound, ValidationFailed
 from participation.services.results import Visibility, WinnerRule
@@ -71,6 +80,8 @@ def _render(
 
 def _budget_context(consultation) -> dict:
     return {
+        "own_ballot": ballots.own_content(consultation, current_user, with_outcome=True),
+        "ballot_code_form": BallotCodeForm(formdata=None),
         "budget_result": budget_results.view(consultation),
         "budget_rule_labels": budget_results.RULE_LABELS,
         "rule_explanations": RULE_EXPLANATIONS,
@@ -247,3 +258,43 @@ def promote_funded(slug: str):
             "success",
         )
     return redirect(url_for(".show", slug=slug))
+
+
+# Finding a ballot by its code
+
+
+def _lookup_limit() -> str:
+    return current_app.config["BALLOT_LOOKUP_RATE_LIMIT"]
+
+
+@bp.route("/consultations/<slug>/results/ballot", methods=["GET", "POST"])
+@limiter.limit(
+    _lookup_limit, methods=["POST"], deduct_when=lambda response: response.status_code == 404
+)
+def find_ballot(slug: str):
+    """Anybody enters a ballot code and sees that ballot's projects and whether they were
+    funded, nothing about the person. The code travels in the body, not in the address, so it
+    stays out of logs and the browser's history."""
+    consultation, _seen_as = _visible_consultation(slug)
+    if not consultation.uses_ballots:
+        abort(404)
+    form = BallotCodeForm()
+    found, status = None, 200
+    if form.validate_on_submit():
+        try:
+            ballot = ballots.find_by_code(consultation, form.code.data)
+        except ValidationFailed as error:
+            show_errors(form, error)
+            status = 422
+        except NotFound as error:
+            form.code.errors = [*form.code.errors, str(error.message)]
+            status = 404
+        except DomainError as error:
+            form.code.errors = [*form.code.errors, str(error.message)]
+            status = 409
+        else:
+            found = ballots.content_of(ballot, with_outcome=True)
+    elif form.is_submitted():
+        status = 422
+    page = render_template("results/ballot.html", consultation=consultation, form=form, found=found)
+    return page, status, {"Cache-Control": "no-store"}

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired
+from wtforms.validators import AnyOf, DataRequired, Length
 
 from participation.forms import optional_number
 from participation.services.budget_results import MAX_REASON_LENGTH
@@ -69,4 +69,15 @@ class PromoteFundedForm(FlaskForm):
             "later."
         ),
         render_kw={"maxlength": MAX_RESPONSIBLE_BODY_LENGTH},
+    )
+
+
+class BallotCodeForm(FlaskForm):
+    """A ballot code typed by anybody, to see that ballot (services.ballots.find_by_code)."""
+
+    code = StringField(
+        _l("Ballot code"),
+        description=_l("12 letters and digits, such as K7QF-M2XD-9P4T; dashes are optional."),
+        validators=[DataRequired(_l("Please enter a ballot code.")), Length(max=40)],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
     )

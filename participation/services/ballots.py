@@ -35,7 +35,7 @@ from participation.models import (
 )
 from participation.models.base import utcnow
 from participation.services import accounts
-from participation.services.errors import DomainError, NotAllowed
+from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from participation.services.voting import require_still_voting
 
 # Crockford's alphabet without the letters people confuse (I, L, O, U).
@@ -67,6 +67,11 @@ RULE_EXPLANATIONS: dict[TallyRule, LazyString] = {
 }
 
 NOT_VOTING = _l("Ballots can only be filled in while the consultation is in the voting phase.")
+
+
+# What people type for the letters Crockford's alphabet leaves out.
+CODE_LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+CODE_LENGTH = CODE_GROUPS * CODE_GROUP_LENGTH
 
 
 def generate_code() -> str:
@@ -349,3 +354,103 @@ def submit_ballot(
 
 def chosen_ids(ballot: Ballot | None) -> frozenset[int]:
     return frozenset(choice.proposal_id for choice in ballot.choices) if ballot else frozenset()
+
+
+# Finding a ballot by its code, once voting is over
+
+
+def normalise_code(text: str | None) -> str | None:
+    """A ballot code as it is stored (`K7QF-M2XD-9P4T`), from what a person typed: any case,
+    with or without dashes and spaces, O for 0 and I or L for 1; None if it cannot be one."""
+    compact = "".join((text or "").split()).replace("-", "").upper().translate(CODE_LOOK_ALIKES)
+    if len(compact) != CODE_LENGTH or any(char not in CODE_ALPHABET for char in compact):
+        return None
+    return "-".join(
+        compact[start : start + CODE_GROUP_LENGTH]
+        for start in range(0, CODE_LENGTH, CODE_GROUP_LENGTH)
+    )
+
+
+@dataclass(frozen=True)
+class BallotLine:
+    project: Proposal
+    # The final outcome once the result is known to the reader (None before).
+    funded: bool | None
+
+
+@dataclass(frozen=True)
+class BallotContent:
+    """A ballot as anybody may see it by its code: the projects on it, nothing about the
+    person (no name, no time of voting)."""
+
+    code: str
+    lines: tuple[BallotLine, ...]
+
+    @property
+    def funded_count(self) -> int:
+        return sum(1 for line in self.lines if line.funded)
+
+
+def counted_projects(ballot: Ballot) -> list[Proposal]:
+    """The projects of the ballot that the count sees (as in the anonymised ballots export):
+    published proposals with a cost, in the order of the projects (oldest first)."""
+    return list(
+        db.session.scalars(
+            select(Proposal)
+            .join(BallotChoice, BallotChoice.proposal_id == Proposal.id)
+            .where(
+                BallotChoice.ballot_id == ballot.id,
+                Proposal.state == ProposalState.PUBLISHED,
+                Proposal.estimated_cost.is_not(None),
+            )
+            .order_by(Proposal.created_at, Proposal.id)
+        )
+    )
+
+
+def content_of(ballot: Ballot, with_outcome: bool) -> BallotContent:
+    """What the ballot holds; with the final outcome of each project when `with_outcome`
+    (results published, or a moderator's preview)."""
+    return BallotContent(
+        code=ballot.code,
+        lines=tuple(
+            BallotLine(project, project.selected if with_outcome else None)
+            for project in counted_projects(ballot)
+        ),
+    )
+
+
+def own_content(consultation: Consultation, user: User | None, with_outcome: bool):
+    """The logged-in voter's own ballot as BallotContent, or None (no ballot, no account)."""
+    ballot = get_ballot(consultation, user) if consultation.uses_ballots else None
+    return content_of(ballot, with_outcome) if ballot is not None else None
+
+
+def is_over(consultation: Consultation) -> bool:
+    """Voting has ended: ballots can be looked up by their code from now on."""
+    return consultation.uses_ballots and consultation.phase in (Phase.EVALUATING, Phase.CLOSED)
+
+
+def find_by_code(consultation: Consultation, text: str | None) -> Ballot:
+    """The consultation's ballot with this code. Refused while voting is open (a code is only
+    looked up to check a count), for a code that cannot be one, and for one nobody holds."""
+    if not consultation.uses_ballots:
+        raise NotFound(_l("This consultation has no budget ballot."))
+    if not is_over(consultation):
+        raise DomainError(_l("Ballots can be looked up by their code once voting has closed."))
+    code = normalise_code(text)
+    if code is None:
+        raise ValidationFailed(
+            {
+                "code": _l(
+                    "A ballot code has 12 letters and digits, such as K7QF-M2XD-9P4T. "
+                    "Please check what you typed."
+                )
+            }
+        )
+    ballot = db.session.scalar(
+        select(Ballot).where(Ballot.consultation_id == consultation.id, Ballot.code == code)
+    )
+    if ballot is None:
+        raise NotFound(_l("No ballot of this consultation has this code. Please check it."))
+    return ballot
