@@ -410,6 +410,19 @@ def test_promote_funded_creates_an_initiative_per_funded_project(closed_with_res
     }
 
 
+def test_promote_funded_without_a_body_stores_none_not_a_placeholder(closed_with_result, moderator):
+    consultation, _ = closed_with_result
+    promotion.promote_funded(consultation, moderator, "   ")
+    assert {i.responsible_body for i in initiatives_of(consultation).values()} == {None}
+
+
+def test_promote_funded_stores_the_named_body(closed_with_result, moderator):
+    consultation, _ = closed_with_result
+    promotion.promote_funded(consultation, moderator, " Parks   department ")
+    bodies = {i.responsible_body for i in initiatives_of(consultation).values()}
+    assert bodies == {"Parks department"}
+
+
 def test_promote_funded_leaves_out_dropped_projects(majority_and_minority, moderator):
     consultation, projects = majority_and_minority
     budget_results.compute(consultation, moderator)

@@ -135,6 +135,18 @@ def test_the_list_shows_status_budget_and_progress(client, factory):
     assert "40% done" in html
 
 
+@pytest.mark.parametrize(
+    ("language", "placeholder"), [("en", "To be assigned"), ("de", "Wird noch zugewiesen")]
+)
+@pytest.mark.parametrize("page", ["/initiatives", "/initiatives/{id}"])
+def test_an_open_responsible_body_reads_as_the_placeholder_in_the_readers_language(
+    client, factory, winner, language, placeholder, page
+):
+    open_body = factory.initiative(winner, responsible_body=None)
+    response = client.get(page.format(id=open_body.id), headers={"Accept-Language": language})
+    assert placeholder in response.get_data(as_text=True)
+
+
 def test_the_navigation_links_to_the_initiatives(client):
     assert 'href="/initiatives"' in client.get("/").get_data(as_text=True)
 

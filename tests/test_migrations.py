@@ -112,3 +112,38 @@ def test_accounts_that_exist_before_the_upgrade_count_as_confirmed(fresh_app):
         with db.engine.connect() as connection:
             confirmed = connection.execute(text("SELECT email_confirmed_at FROM users")).scalar()
     assert confirmed is not None
+
+
+def test_a_stored_responsible_body_placeholder_becomes_nothing(fresh_app):
+    """Promoting without a body used to store the German placeholder as if it were a body."""
+    now = "'2026-01-02 03:04:05'"
+    rows = [
+        "INSERT INTO users (id, email, display_name, password_hash, role, account_type, "
+        f"is_blocked, session_token, created_at, updated_at) VALUES (1, 'a@example.org', 'A', "
+        f"'x', 'citizen', 'person', false, 't', {now}, {now})",
+        "INSERT INTO consultations (id, slug, title, summary, description, phase, "
+        "voting_method, currency, tally_rule, created_at, updated_at) VALUES (1, 'c', 'C', '', "
+        f"'', 'closed', 'budget', 'EUR', 'greedy', {now}, {now})",
+    ]
+    for number, body in ((1, "Wird noch zugewiesen"), (2, "To be assigned"), (3, "Parks")):
+        rows.append(
+            "INSERT INTO proposals (id, consultation_id, author_id, title, body, state, answer, "
+            f"support_count, comment_count, selected, created_at, updated_at) VALUES ({number}, "
+            f"1, 1, 'P', 'B', 'published', 'none', 0, 0, true, {now}, {now})"
+        )
+        rows.append(
+            "INSERT INTO initiatives (id, proposal_id, consultation_id, title, responsible_body, "
+            f"status, progress_percent, created_at, updated_at) VALUES ({number}, {number}, 1, "
+            f"'I', '{body}', 'planned', 0, {now}, {now})"
+        )
+    with fresh_app.app_context():
+        upgrade(revision="1efb07ffc64b")
+        with db.engine.begin() as connection:
+            for row in rows:
+                connection.execute(text(row))
+        upgrade()
+        with db.engine.connect() as connection:
+            bodies = connection.execute(
+                text("SELECT responsible_body FROM initiatives ORDER BY id")
+            ).scalars()
+            assert list(bodies) == [None, None, "Parks"]

@@ -46,7 +46,9 @@ class Initiative(TimestampMixin, db.Model):
     )
     title: Mapped[str] = mapped_column(String(160), nullable=False)
     allocated_budget: Mapped[int | None] = mapped_column(Integer)
-    responsible_body: Mapped[str] = mapped_column(String(200), nullable=False)
+    # None until a moderator names it (the pages then say "to be assigned" in the reader's
+    # language: a placeholder is never stored as if it were a body).
+    responsible_body: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[InitiativeStatus] = mapped_column(
         enum_column(InitiativeStatus, "initiative_status"),
         default=InitiativeStatus.PLANNED,

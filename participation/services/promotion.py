@@ -388,8 +388,8 @@ def promote_funded(
         raise DomainError(
             _l("The funded projects become initiatives once the consultation is closed.")
         )
-    body = " ".join((responsible_body or "").split()) or str(_l("To be assigned"))
-    if len(body) > MAX_RESPONSIBLE_BODY_LENGTH:
+    body = " ".join((responsible_body or "").split()) or None
+    if body is not None and len(body) > MAX_RESPONSIBLE_BODY_LENGTH:
         raise ValidationFailed(
             {
                 "responsible_body": _l(
