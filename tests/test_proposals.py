@@ -12,6 +12,7 @@ from participation.models import Consultation, Phase, Proposal, ProposalState, U
 from participation.services import proposals
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from participation.services.proposals import ProposalQuery, ProposalSort, ProposalText
+from tests.budget_data import budget_election, store_tally
 from tests.conftest import START
 from tests.helpers import attached
 
@@ -256,6 +257,69 @@ def test_list_is_newest_first_by_default(three_proposals_newest_first, ctx):
 def test_most_supported_first(four_proposals_most_supported_first, ctx):
     consultation, most_supported_first = four_proposals_most_supported_first
     assert listed(consultation, sort=ProposalSort.MOST_SUPPORTED) == most_supported_first
+
+
+# Orders that fit the voting method
+
+
+def test_a_support_consultation_sorts_by_supports(factory, ctx):
+    consultation = attached(Consultation, factory.consultation())
+    assert proposals.sorts_for(consultation) == [
+        ProposalSort.NEWEST,
+        ProposalSort.MOST_SUPPORTED,
+        ProposalSort.RANDOM,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("published", "expected"),
+    [
+        (False, [ProposalSort.NEWEST, ProposalSort.LOWEST_COST, ProposalSort.RANDOM]),
+        (
+            True,
+            [
+                ProposalSort.NEWEST,
+                ProposalSort.MOST_APPROVED,
+                ProposalSort.LOWEST_COST,
+                ProposalSort.RANDOM,
+            ],
+        ),
+    ],
+)
+def test_a_budget_consultation_sorts_by_cost_and_approvals_once_published(
+    factory, ctx, published, expected
+):
+    election = budget_election(factory, published=published)
+    assert proposals.sorts_for(attached(Consultation, election.consultation)) == expected
+
+
+def test_an_order_that_does_not_fit_the_consultation_falls_back_to_the_newest(factory, ctx):
+    election = budget_election(factory, published=False)
+    consultation = attached(Consultation, election.consultation)
+    assert [proposals.sort_for(consultation, value) for value in ("supported", "approved")] == [
+        ProposalSort.NEWEST,
+        ProposalSort.NEWEST,
+    ]
+
+
+def test_most_approved_first_follows_the_counted_approvals(factory, app, ctx):
+    election = budget_election(factory)
+    store_tally(app, election)
+    # park 2, bikes 2 (park submitted first), bench 1
+    assert listed(election.consultation, sort=ProposalSort.MOST_APPROVED) == [
+        election.park.id,
+        election.bikes.id,
+        election.bench.id,
+    ]
+
+
+def test_lowest_cost_first(factory, ctx):
+    election = budget_election(factory)
+    assert listed(election.consultation, sort=ProposalSort.LOWEST_COST) == [
+        election.bench.id,
+        election.bikes.id,
+        election.park.id,
+    ]
 
 
 def test_most_supported_breaks_ties_by_the_earlier_submission(factory, ctx):

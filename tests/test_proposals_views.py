@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from participation.extensions import db
-from participation.models import Phase, Proposal, ProposalState, Role, User
+from participation.models import Phase, Proposal, ProposalState, Role, User, VotingMethod
+from tests.budget_data import budget_election, store_tally
 from tests.conftest import START, csrf_token_from, login_with_csrf
 
 ENGLISH = {"Accept-Language": "en"}
@@ -475,3 +476,58 @@ def test_hidden_proposal_page_is_404_for_visitors(client, factory):
         factory.consultation(), factory.user(), state=ProposalState.HIDDEN, title="Spam"
     )
     assert client.get(f"/proposals/{proposal.id}").status_code == 404
+
+
+# Budget projects are voted on by ballot: no supports, approvals once the results are public
+
+
+def test_budget_project_cards_show_no_supports_while_voting(client, factory):
+    consultation = factory.consultation(
+        phase=Phase.VOTING, voting_method=VotingMethod.BUDGET, budget=100
+    )
+    factory.proposal(consultation, factory.user(), estimated_cost=40)
+    html = client.get(f"/consultations/{consultation.slug}", headers=ENGLISH).get_data(as_text=True)
+    counts = re.findall(r"\d+ (?:supports?|approvals?)\b", html)
+    assert (counts, 'value="supported"' in html) == ([], False)
+
+
+def test_budget_project_cards_show_the_approvals_once_published(app, client, factory):
+    election = budget_election(factory)
+    store_tally(app, election)
+    html = client.get(f"/consultations/{election.consultation.slug}", headers=ENGLISH).get_data(
+        as_text=True
+    )
+    assert ("2 approvals" in html, "1 approval" in html, " supports" in html) == (
+        True,
+        True,
+        False,
+    )
+    assert 'value="approved"' in html and 'value="cost"' in html
+
+
+def test_a_budget_project_page_shows_its_approvals_and_outcome_not_supports(app, client, factory):
+    election = budget_election(factory)
+    store_tally(app, election)
+    with app.app_context():
+        db.session.get(Proposal, election.park.id).selected = True
+        db.session.commit()
+    html = client.get(f"/proposals/{election.park.id}", headers=ENGLISH).get_data(as_text=True)
+    assert ("2 approvals" in html, "funded" in html, "supports" in html) == (True, True, False)
+
+
+def test_a_budget_project_page_leads_to_the_ballot_while_voting(client, factory):
+    consultation = factory.consultation(
+        phase=Phase.VOTING, voting_method=VotingMethod.BUDGET, budget=100
+    )
+    project = factory.proposal(consultation, factory.user(), estimated_cost=40)
+    html = client.get(f"/proposals/{project.id}", headers=ENGLISH).get_data(as_text=True)
+    assert f'href="/consultations/{consultation.slug}/ballot"' in html
+    assert "0 supports" not in html
+
+
+def test_an_initiative_of_a_budget_project_shows_its_approvals(app, client, factory):
+    election = budget_election(factory)
+    store_tally(app, election)
+    initiative = factory.initiative(election.park)
+    html = client.get(f"/initiatives/{initiative.id}", headers=ENGLISH).get_data(as_text=True)
+    assert ("2 approvals" in html, "supporters" in html) == (True, False)

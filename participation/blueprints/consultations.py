@@ -21,6 +21,7 @@ from participation.models import Answer, Phase, TallyRule, VotingMethod
 from participation.services import (
     audit,
     ballots,
+    budget_results,
     consultations,
     guidance,
     phases,
@@ -76,10 +77,7 @@ def index():
 def _proposal_query(consultation) -> proposals.ProposalQuery:
     """Read the list's filters from the query string; anything malformed falls back quietly."""
     args = request.args
-    try:
-        sort = proposals.ProposalSort(args.get("sort", "newest"))
-    except ValueError:
-        sort = proposals.ProposalSort.NEWEST
+    sort = proposals.sort_for(consultation, args.get("sort"))
     category_id = args.get("category", type=int)
     if category_id not in {category.id for category in consultation.categories}:
         category_id = None
@@ -111,7 +109,9 @@ def show(slug: str):
         guidance=guidance.for_consultation(consultation, current_user),
         page=page,
         query=query,
-        sorts=proposals.ProposalSort,
+        sorts=proposals.sorts_for(consultation),
+        sort_labels=proposals.SORT_LABELS,
+        approvals=budget_results.published_approvals(page.items),
         phase_form=PhaseForm(),
         next_phase=phases.allowed_next(consultation),
         own_ballot=ballots.own_content(

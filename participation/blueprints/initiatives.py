@@ -11,7 +11,7 @@ from participation.blueprints.access import moderator_required
 from participation.forms import show_errors
 from participation.forms.initiatives import InitiativeForm, InitiativeUpdateForm
 from participation.models import InitiativeStatus
-from participation.services import promotion, proposals
+from participation.services import budget_results, promotion, proposals
 from participation.services.errors import DomainError, ValidationFailed
 
 bp = Blueprint("initiatives", __name__)
@@ -64,6 +64,7 @@ def show(initiative_id: int):
         consultation=initiative.consultation,
         proposal=initiative.proposal,
         proposal_visible=proposals.can_see(initiative.proposal, current_user),
+        approvals=budget_results.published_approvals([initiative.proposal]),
     )
 
 

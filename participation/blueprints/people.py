@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from participation.services import profiles
+from participation.services import budget_results, profiles
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -15,12 +15,14 @@ def _page() -> int:
 
 def _render(user_id: int, tab: str, page):
     person = profiles.get_profile_owner(user_id)
+    shown = page(person)
     return render_template(
         "people/show.html",
         person=person,
         counts=profiles.counts(person),
         tab=tab,
-        page=page(person),
+        page=shown,
+        approvals=budget_results.published_approvals(shown.items) if tab == "proposals" else {},
     )
 
 

@@ -143,6 +143,11 @@ class Consultation(TimestampMixin, db.Model):
         return self.phase is not Phase.DRAFT
 
     @property
+    def has_published_results(self) -> bool:
+        """The results are public: everybody sees the results page, approvals and exports."""
+        return self.results_published_at is not None and self.is_public
+
+    @property
     def accepts_proposals(self) -> bool:
         return self.phase is Phase.COLLECTING
 

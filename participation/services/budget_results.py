@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -491,6 +492,25 @@ def view(consultation: Consultation) -> BudgetResults | None:
         rows=rows,
         totals=totals,
     )
+
+
+def published_approvals(proposals: Iterable[Proposal]) -> dict[int, int]:
+    """The approvals of the given budget projects whose results are public, by proposal id, in
+    one query: what counts in a budget consultation, shown where a support consultation shows
+    supports. Projects whose results are not published yet are left out (nothing is shown)."""
+    ids = [
+        proposal.id
+        for proposal in proposals
+        if proposal.consultation.uses_ballots and proposal.consultation.has_published_results
+    ]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        db.select(TallyEntry.proposal_id, TallyEntry.approvals).where(
+            TallyEntry.proposal_id.in_(ids)
+        )
+    )
+    return {proposal_id: approvals for proposal_id, approvals in rows}
 
 
 def has_ballots_without_tally(consultation: Consultation) -> bool:

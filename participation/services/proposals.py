@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, or_
+from sqlalchemy import Select, func, or_
 from sqlalchemy.orm import selectinload
 
 from participation.extensions import db
@@ -24,6 +24,7 @@ from participation.models import (
     Phase,
     Proposal,
     ProposalState,
+    TallyEntry,
     User,
 )
 from participation.services import accounts, follows
@@ -37,8 +38,39 @@ RANDOM_SEED_MODULUS = 2_147_483_647  # seeds are drawn below this bound
 
 class ProposalSort(enum.Enum):
     NEWEST = "newest"
-    MOST_SUPPORTED = "supported"
+    MOST_SUPPORTED = "supported"  # support consultations
+    MOST_APPROVED = "approved"  # budget consultations, once the results are published
+    LOWEST_COST = "cost"  # budget consultations
     RANDOM = "random"
+
+
+SORT_LABELS = {
+    ProposalSort.NEWEST: _l("Newest first"),
+    ProposalSort.MOST_SUPPORTED: _l("Most supported"),
+    ProposalSort.MOST_APPROVED: _l("Most approvals"),
+    ProposalSort.LOWEST_COST: _l("Lowest cost first"),
+    ProposalSort.RANDOM: _l("Random"),
+}
+
+
+def sorts_for(consultation: Consultation) -> list[ProposalSort]:
+    """The orders that fit the voting method: a budget consultation votes by ballot, so its
+    proposals have no supports to sort by, and approvals only once the results are public."""
+    if not consultation.uses_ballots:
+        return [ProposalSort.NEWEST, ProposalSort.MOST_SUPPORTED, ProposalSort.RANDOM]
+    sorts = [ProposalSort.NEWEST, ProposalSort.LOWEST_COST, ProposalSort.RANDOM]
+    if consultation.has_published_results:
+        sorts.insert(1, ProposalSort.MOST_APPROVED)
+    return sorts
+
+
+def sort_for(consultation: Consultation, value: str | None) -> ProposalSort:
+    """The order asked for, if it fits the consultation; otherwise the newest first."""
+    try:
+        sort = ProposalSort(value or ProposalSort.NEWEST.value)
+    except ValueError:
+        return ProposalSort.NEWEST
+    return sort if sort in sorts_for(consultation) else ProposalSort.NEWEST
 
 
 @dataclass
@@ -226,6 +258,21 @@ def search(consultation: Consultation, query: ProposalQuery) -> Pagination:
     if query.sort is ProposalSort.MOST_SUPPORTED:
         statement = statement.order_by(
             Proposal.support_count.desc(), Proposal.created_at.asc(), Proposal.id.asc()
+        )
+    elif query.sort is ProposalSort.MOST_APPROVED:
+        # A consultation has one tally, so a proposal has at most one entry; projects without
+        # one (no cost, so not on the ballot) come last.
+        statement = statement.outerjoin(TallyEntry, TallyEntry.proposal_id == Proposal.id).order_by(
+            func.coalesce(TallyEntry.approvals, -1).desc(),
+            Proposal.created_at.asc(),
+            Proposal.id.asc(),
+        )
+    elif query.sort is ProposalSort.LOWEST_COST:
+        statement = statement.order_by(
+            Proposal.estimated_cost.is_(None),
+            Proposal.estimated_cost.asc(),
+            Proposal.created_at.asc(),
+            Proposal.id.asc(),
         )
     elif query.sort is ProposalSort.RANDOM:
         return _ShuffledPagination(
