@@ -386,7 +386,7 @@ def html_of(client, path: str, headers: dict) -> str:
 
 def test_a_proposal_page_writes_cost_date_and_counts_per_locale(client, factory):
     consultation = factory.consultation(
-        phase=Phase.VOTING, voting_method=VotingMethod.BUDGET, budget=2_000_000
+        phase=Phase.VOTING, voting_method=VotingMethod.SUPPORT, budget=2_000_000
     )
     proposal = factory.proposal(
         consultation,
