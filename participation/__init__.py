@@ -73,7 +73,9 @@ def _deliver_mail_in_process(app: Flask) -> None:
         return
     from participation.services.mail import start_sender
 
-    app.before_request(lambda: start_sender(app) and None)
+    @app.before_request
+    def start_mail_sender() -> None:
+        start_sender(app)
 
 
 def select_locale() -> str:

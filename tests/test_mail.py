@@ -510,6 +510,11 @@ def test_in_development_the_server_prints_a_queued_mail_within_seconds(sending_a
     assert f"Subject: {SUBJECT}" in capfd.readouterr().out
 
 
+def test_pages_answer_as_usual_while_the_sender_runs(sending_app):
+    client = sending_app.test_client()
+    assert [client.get("/healthz").status_code for _ in range(3)] == [200, 200, 200]
+
+
 def test_commands_do_not_start_the_sender(sending_app):
     result = sending_app.test_cli_runner().invoke(args=["doctor"])
     assert (result.exit_code, mail.sender_running(sending_app)) == (0, False)
