@@ -188,7 +188,7 @@ def test_upgrading_makes_the_authors_of_earlier_proposals_follow_them(fresh_app)
     makes its author follow it."""
     with fresh_app.app_context():
         upgrade()
-        downgrade(revision="-1")
+        downgrade(revision="5c8afd0f48af")  # before follows existed
         author = User(email="a@example.org", display_name="A", password_hash="-")
         consultation = Consultation(slug="c", title="C", phase=Phase.COLLECTING)
         proposal = Proposal(consultation=consultation, author=author, title="P", body="B")

@@ -378,6 +378,14 @@ GERMAN, ENGLISH = {"Accept-Language": "de"}, {"Accept-Language": "en"}
 MARCH_FIRST = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)  # 13:00 in Berlin
 
 
+TABLE_CELL = re.compile(r"<td[^>]*>([^<]*)</td>")
+
+
+def cells(html: str) -> list[str]:
+    """The texts of the page's table cells that hold text only."""
+    return TABLE_CELL.findall(html)
+
+
 def html_of(client, path: str, headers: dict) -> str:
     response = client.get(path, headers=headers)
     assert response.status_code == 200
@@ -482,17 +490,17 @@ def test_a_budget_results_page_writes_amounts_with_cents_per_locale(app, client,
     german = html_of(client, path, GERMAN)
     assert "Veröffentlicht am 1. März 2027." in german
     assert "2.500 Stimmzettel wurden abgegeben." in german
-    assert f'<td class="text-end">12.345{NBSP}€</td>' in german
-    assert '<td class="text-end">1.500</td>' in german
-    assert f'<td class="text-end">1.234,50{NBSP}€</td>' in german
+    assert f"12.345{NBSP}€" in cells(german)
+    assert "1.500" in cells(german)
+    assert f"1.234,50{NBSP}€" in cells(german)
     assert f"1.000.000{NBSP}€" in german
 
     english = html_of(client, path, ENGLISH)
     assert "Published on March 1, 2027." in english
     assert "2,500 ballots were cast." in english
-    assert '<td class="text-end">€12,345</td>' in english
-    assert '<td class="text-end">1,500</td>' in english
-    assert '<td class="text-end">€1,234.50</td>' in english
+    assert "€12,345" in cells(english)
+    assert "1,500" in cells(english)
+    assert "€1,234.50" in cells(english)
     assert "€1,000,000" in english
 
 
@@ -505,12 +513,12 @@ def test_a_support_results_page_writes_counts_and_dates_per_locale(client, facto
 
     german = html_of(client, path, GERMAN)
     assert "Veröffentlicht am 1. März 2027." in german
-    assert '<td class="text-end">1.234</td>' in german
+    assert "1.234" in cells(german)
     assert f"4.500{NBSP}€" in german
 
     english = html_of(client, path, ENGLISH)
     assert "Published on March 1, 2027." in english
-    assert '<td class="text-end">1,234</td>' in english
+    assert "1,234" in cells(english)
     assert "€4,500" in english
 
 

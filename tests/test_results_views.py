@@ -11,7 +11,7 @@ from tests.conftest import START, csrf_token_from, login_with_csrf
 
 ENGLISH = {"Accept-Language": "en"}
 PUBLISHED = datetime(2027, 6, 1, 9, 0, tzinfo=UTC)
-RANKED_ROW = re.compile(r'<tr id="rank-(\d+)"')
+RANKED_ROW = re.compile(r'<tr[^>]* id="rank-(\d+)"')
 
 
 def selected_ids(app, consultation) -> set[int]:

@@ -266,12 +266,12 @@ def open_reports(
     )
 
 
-def open_report_count(consultation: Consultation) -> int:
-    return db.session.scalar(
-        db.select(func.count())
-        .select_from(Report)
-        .where(Report.consultation_id == consultation.id, Report.state == ReportState.OPEN)
-    )
+def open_report_count(consultation: Consultation | None = None) -> int:
+    """Reports waiting for a moderator, in one consultation or (None) in all of them."""
+    statement = db.select(func.count()).select_from(Report).where(Report.state == ReportState.OPEN)
+    if consultation is not None:
+        statement = statement.where(Report.consultation_id == consultation.id)
+    return db.session.scalar(statement)
 
 
 def get_report(report_id: int) -> Report:

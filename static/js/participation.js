@@ -137,3 +137,27 @@ document.addEventListener("change", (event) => {
     updateBallot(form);
   }
 });
+
+// The header menu (a <details>): Escape closes it and gives the focus back to its button;
+// where the browser cannot show a closed <details> in full on a wide screen, it stays open.
+(() => {
+  const menu = document.querySelector("[data-site-menu]");
+  if (!menu) {
+    return;
+  }
+  const wide = window.matchMedia("(min-width: 992px)");
+  const showsClosedContent = window.CSS && CSS.supports("selector(::details-content)");
+  const follow = () => {
+    if (wide.matches && !showsClosedContent) {
+      menu.open = true;
+    }
+  };
+  follow();
+  wide.addEventListener("change", follow);
+  menu.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && menu.open && !wide.matches) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    }
+  });
+})();
