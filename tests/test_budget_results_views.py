@@ -48,7 +48,9 @@ def override(client, consultation, proposal, fund: str, reason: str = REASON, **
 
 def close(client, consultation, **options):
     return client.post(
-        f"/consultations/{consultation.slug}/phase", data={"to_phase": "closed"}, **options
+        f"/consultations/{consultation.slug}/phase",
+        data={"to_phase": "closed", "confirmed": "yes"},
+        **options,
     )
 
 

@@ -54,7 +54,9 @@ def assert_unchanged(app, consultation, phase: Phase) -> None:
 def post_phase(client, consultation, to_phase: str, **options):
     """Send the phase form of the consultation; `options` go to the test client as they are."""
     return client.post(
-        f"/consultations/{consultation.slug}/phase", data={"to_phase": to_phase}, **options
+        f"/consultations/{consultation.slug}/phase",
+        data={"to_phase": to_phase, "confirmed": "yes"},
+        **options,
     )
 
 
@@ -184,6 +186,28 @@ def test_budget_voting_cannot_open_without_a_budget(factory, moderator):
     assert attached(Consultation, created).phase is Phase.COLLECTING
 
 
+@pytest.mark.parametrize(
+    ("method", "target", "expected"),
+    [
+        (VotingMethod.SUPPORT, Phase.VOTING, "Citizens can support proposals."),
+        (VotingMethod.BUDGET, Phase.VOTING, "Citizens can fill in their budget ballot."),
+        (VotingMethod.BUDGET, Phase.EVALUATING, "ballots can no longer be filled in or changed"),
+        (VotingMethod.SUPPORT, Phase.CLOSED, "The results are published for everybody."),
+    ],
+)
+def test_the_consequences_of_a_move_fit_the_voting_method(factory, ctx, method, target, expected):
+    consultation = attached(Consultation, factory.consultation(voting_method=method))
+    said = " ".join(str(line) for line in phases.consequences(consultation, target))
+    assert (expected in said, "cannot be undone" in said) == (True, True)
+
+
+def test_check_move_refuses_what_change_phase_would_refuse_without_writing(factory, moderator):
+    consultation = attached(Consultation, factory.consultation(phase=Phase.COLLECTING))
+    with pytest.raises(DomainError, match="at least one proposal"):
+        phases.check_move(consultation, Phase.VOTING)
+    assert consultation.phase is Phase.COLLECTING
+
+
 def test_citizen_cannot_change_a_phase_in_the_service(factory, ctx):
     citizen = attached(User, factory.user())
     created = factory.consultation(phase=Phase.DRAFT)
@@ -203,12 +227,56 @@ def test_moderator_moves_the_phase_with_the_form(app, client, auth, factory):
     assert phase_events(app, consultation) == [("draft", "collecting")]
 
 
-def test_consultation_page_offers_moderators_the_next_phase_only(client, auth, factory):
+def test_consultation_page_links_moderators_to_the_confirmation_of_the_next_phase(
+    client, auth, factory
+):
     consultation = factory.consultation(phase=Phase.COLLECTING)
     auth.login(factory.moderator().email)
-    html = client.get(f"/consultations/{consultation.slug}").get_data(as_text=True)
-    assert 'name="to_phase" value="voting"' in html
-    assert html.count('name="to_phase"') == 1
+    html = client.get(f"/consultations/{consultation.slug}", headers=ENGLISH).get_data(as_text=True)
+    assert f'href="/consultations/{consultation.slug}/phase"' in html
+    assert 'name="to_phase"' not in html  # no move in one click
+
+
+def test_the_confirmation_page_says_what_the_move_freezes(client, auth, factory):
+    consultation = factory.consultation(phase=Phase.COLLECTING)
+    factory.proposal(consultation, factory.user())
+    auth.login(factory.moderator().email)
+    html = client.get(f"/consultations/{consultation.slug}/phase", headers=ENGLISH).get_data(
+        as_text=True
+    )
+    assert "Proposals are frozen" in html and "cannot be undone" in html
+    assert (
+        'name="to_phase" value="voting"' in html
+        and 'name="confirmed" type="hidden" value="yes"' in html
+    )
+
+
+def test_the_confirmation_page_says_first_why_a_move_cannot_be_made(client, auth, factory):
+    consultation = factory.consultation(phase=Phase.COLLECTING)  # no proposal yet
+    auth.login(factory.moderator().email)
+    html = client.get(f"/consultations/{consultation.slug}/phase", headers=ENGLISH).get_data(
+        as_text=True
+    )
+    assert "at least one proposal" in html and 'name="to_phase"' not in html
+
+
+def test_a_move_posted_without_the_confirmation_asks_for_it_first(app, client, auth, factory):
+    consultation = factory.consultation(phase=Phase.DRAFT)
+    auth.login(factory.moderator().email)
+    response = client.post(
+        f"/consultations/{consultation.slug}/phase", data={"to_phase": "collecting"}
+    )
+    assert (response.status_code, response.headers["Location"]) == (
+        303,
+        f"/consultations/{consultation.slug}/phase",
+    )
+    assert phase_of(app, consultation) is Phase.DRAFT
+
+
+def test_citizens_get_403_on_the_confirmation_page(client, auth, factory):
+    consultation = factory.consultation(phase=Phase.COLLECTING)
+    auth.login(factory.user().email)
+    assert client.get(f"/consultations/{consultation.slug}/phase").status_code == 403
 
 
 @pytest.mark.parametrize(
@@ -290,10 +358,10 @@ def test_phase_form_without_csrf_token_is_refused(app, csrf_client, factory):
 def test_phase_form_with_the_token_from_the_page_moves_the_phase(app, csrf_client, factory):
     consultation = factory.consultation(phase=Phase.DRAFT)
     login_with_csrf(csrf_client, factory.moderator().email)
-    page = csrf_client.get(f"/consultations/{consultation.slug}").get_data(as_text=True)
+    page = csrf_client.get(f"/consultations/{consultation.slug}/phase").get_data(as_text=True)
     response = csrf_client.post(
         f"/consultations/{consultation.slug}/phase",
-        data={"to_phase": "collecting", "csrf_token": csrf_token_from(page)},
+        data={"to_phase": "collecting", "confirmed": "yes", "csrf_token": csrf_token_from(page)},
     )
     assert response.status_code == 302
     assert phase_of(app, consultation) is Phase.COLLECTING

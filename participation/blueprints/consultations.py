@@ -16,7 +16,7 @@ from flask_login import current_user
 
 from participation.blueprints.access import moderator_required
 from participation.forms import show_errors
-from participation.forms.consultations import ConsultationForm, PhaseForm
+from participation.forms.consultations import CONFIRMED, ConsultationForm, PhaseForm
 from participation.models import Answer, Phase, TallyRule, VotingMethod
 from participation.services import (
     audit,
@@ -112,7 +112,6 @@ def show(slug: str):
         sorts=proposals.sorts_for(consultation),
         sort_labels=proposals.SORT_LABELS,
         approvals=budget_results.published_approvals(page.items),
-        phase_form=PhaseForm(),
         next_phase=phases.allowed_next(consultation),
         own_ballot=ballots.own_content(
             consultation,
@@ -157,18 +156,25 @@ def edit(slug: str):
     return render_template("consultations/form.html", form=form, consultation=consultation), status
 
 
-@bp.post("/<slug>/phase")
+@bp.route("/<slug>/phase", methods=["GET", "POST"])
 @moderator_required
 def change_phase(slug: str):
+    """A move cannot be undone, so the consultation page links here first: this page says what
+    the move freezes, and only its button moves the consultation."""
     consultation = consultations.get_visible(slug, current_user)
     form = PhaseForm()
+    if request.method == "GET":
+        return _render_phase_change(consultation, form)
     if not form.validate_on_submit():
         abort(400)
     try:
         target = Phase(form.to_phase.data)
-        phases.change_phase(consultation, target, current_user)
     except ValueError:
         abort(400)
+    if form.confirmed.data != CONFIRMED:
+        return redirect(url_for(".change_phase", slug=consultation.slug), 303)
+    try:
+        phases.change_phase(consultation, target, current_user)
     except DomainError as error:
         flash(str(error.message), "danger")
     else:
@@ -180,6 +186,28 @@ def change_phase(slug: str):
             "success",
         )
     return redirect(url_for(".show", slug=consultation.slug))
+
+
+def _render_phase_change(consultation, form: PhaseForm):
+    target = phases.allowed_next(consultation)
+    if target is None:
+        flash(_("This consultation is closed: there is no further phase."), "info")
+        return redirect(url_for(".show", slug=consultation.slug))
+    try:
+        phases.check_move(consultation, target)
+    except DomainError as error:
+        refusal = str(error.message)
+    else:
+        refusal = None
+    return render_template(
+        "consultations/phase.html",
+        consultation=consultation,
+        form=form,
+        target=target,
+        consequences=phases.consequences(consultation, target),
+        refusal=refusal,
+        confirmed=CONFIRMED,
+    )
 
 
 @bp.get("/<slug>/audit")

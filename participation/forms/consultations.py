@@ -120,5 +120,12 @@ class ConsultationForm(FlaskForm):
     results_on = DateField(_l("Results expected on"), validators=[Optional()])
 
 
+CONFIRMED = "yes"
+
+
 class PhaseForm(FlaskForm):
+    """Move to `to_phase`; only the confirmation page sends `confirmed`, so a move is never
+    one click away from the consultation page."""
+
     to_phase = HiddenField(validators=[DataRequired()])
+    confirmed = HiddenField()
