@@ -10,6 +10,7 @@ from participation.extensions import db
 from participation.models import (
     AuditEvent,
     Consultation,
+    Override,
     Phase,
     Proposal,
     ProposalState,
@@ -20,6 +21,8 @@ from participation.services.errors import DomainError, NotAllowed, ValidationFai
 from participation.services.results import Visibility, WinnerRule
 from tests.conftest import START
 from tests.helpers import attached, selected_ids
+
+REASON = "The council asked for the school route to be part of it."
 
 
 def ranked_ids(consultation) -> list[int]:
@@ -239,7 +242,7 @@ def test_budget_consultations_have_no_ranking_winners(factory, moderator):
 def test_moderator_marks_a_single_proposal_as_winner(factory, moderator):
     consultation = consultation_with(factory, [9, 5])
     _, second = ids_in_submission_order(consultation)
-    results.set_selected(db.session.get(Proposal, second), moderator, True)
+    results.set_selected(db.session.get(Proposal, second), moderator, True, REASON)
     assert selected_ids(consultation) == {second}
 
 
@@ -247,14 +250,14 @@ def test_moderator_takes_a_single_proposal_out_of_the_winners(factory, moderator
     consultation = consultation_with(factory, [9, 5])
     first, second = ids_in_submission_order(consultation)
     results.select_winners(consultation, moderator, WinnerRule.TOP_N, 2)
-    results.set_selected(db.session.get(Proposal, first), moderator, False)
+    results.set_selected(db.session.get(Proposal, first), moderator, False, REASON)
     assert selected_ids(consultation) == {second}
 
 
 def test_a_change_by_hand_is_an_audit_event(factory, moderator):
     consultation = consultation_with(factory, [9])
     [only] = ids_in_submission_order(consultation)
-    results.set_selected(db.session.get(Proposal, only), moderator, True)
+    results.set_selected(db.session.get(Proposal, only), moderator, True, REASON)
     [event] = winner_events(consultation)
     assert (event.action, event.subject_type, event.subject_id) == (
         "results.selection_changed",
@@ -264,11 +267,61 @@ def test_a_change_by_hand_is_an_audit_event(factory, moderator):
     assert event.details["selected"] is True
 
 
+@pytest.mark.parametrize("reason", [None, "", "   ", "too short"])
+def test_a_change_against_the_rule_needs_a_public_reason(factory, moderator, reason):
+    consultation = consultation_with(factory, [9, 5])
+    _, second = ids_in_submission_order(consultation)
+    results.select_winners(consultation, moderator, WinnerRule.TOP_N, 1)
+    with pytest.raises(ValidationFailed) as refused:
+        results.set_selected(db.session.get(Proposal, second), moderator, True, reason)
+    assert (set(refused.value.errors), len(selected_ids(consultation))) == ({"reason"}, 1)
+
+
+def test_a_change_by_hand_keeps_its_reason_for_the_results_page(factory, moderator):
+    consultation = consultation_with(factory, [9, 5])
+    first, second = ids_in_submission_order(consultation)
+    results.select_winners(consultation, moderator, WinnerRule.TOP_N, 1)
+    results.set_selected(db.session.get(Proposal, first), moderator, False, REASON)
+    results.set_selected(db.session.get(Proposal, second), moderator, True, REASON)
+    changed = results.changed_by_hand(results.ranking(consultation))
+    assert [(row.proposal.id, row.override, row.override_reason) for row in changed] == [
+        (first, Override.DROP, REASON),
+        (second, Override.FUND, REASON),
+    ]
+
+
+def test_undoing_a_change_by_hand_needs_no_reason_and_clears_it(factory, moderator):
+    consultation = consultation_with(factory, [9, 5])
+    _, second = ids_in_submission_order(consultation)
+    results.select_winners(consultation, moderator, WinnerRule.TOP_N, 1)
+    results.set_selected(db.session.get(Proposal, second), moderator, True, REASON)
+    results.set_selected(db.session.get(Proposal, second), moderator, False)
+    assert results.changed_by_hand(results.ranking(consultation)) == []
+    assert results.applied_rule(consultation).changed_by_hand is False
+
+
+def test_applying_a_rule_again_clears_the_changes_by_hand(factory, moderator):
+    consultation = consultation_with(factory, [9, 5])
+    _, second = ids_in_submission_order(consultation)
+    results.select_winners(consultation, moderator, WinnerRule.TOP_N, 1)
+    results.set_selected(db.session.get(Proposal, second), moderator, True, REASON)
+    results.select_winners(consultation, moderator, WinnerRule.TOP_N, 1)
+    assert results.changed_by_hand(results.ranking(consultation)) == []
+
+
+def test_marking_a_winner_twice_is_refused(factory, moderator):
+    consultation = consultation_with(factory, [9])
+    [only] = ids_in_submission_order(consultation)
+    results.select_winners(consultation, moderator, WinnerRule.TOP_N, 1)
+    with pytest.raises(DomainError, match="already"):
+        results.set_selected(db.session.get(Proposal, only), moderator, True, REASON)
+
+
 def test_a_change_by_hand_is_refused_after_closing(factory, moderator):
     consultation = consultation_with(factory, [9], phase=Phase.CLOSED)
     [only] = ids_in_submission_order(consultation)
     with pytest.raises(DomainError):
-        results.set_selected(db.session.get(Proposal, only), moderator, True)
+        results.set_selected(db.session.get(Proposal, only), moderator, True, REASON)
     assert selected_ids(consultation) == set()
 
 
@@ -276,7 +329,7 @@ def test_a_change_by_hand_is_refused_to_citizens(factory, citizen):
     consultation = consultation_with(factory, [9])
     [only] = ids_in_submission_order(consultation)
     with pytest.raises(NotAllowed):
-        results.set_selected(db.session.get(Proposal, only), citizen, True)
+        results.set_selected(db.session.get(Proposal, only), citizen, True, REASON)
     assert selected_ids(consultation) == set()
 
 
@@ -284,7 +337,7 @@ def test_the_applied_rule_tells_about_later_changes_by_hand(factory, moderator):
     consultation = consultation_with(factory, [9, 5])
     _, second = ids_in_submission_order(consultation)
     results.select_winners(consultation, moderator, WinnerRule.TOP_N, 1)
-    results.set_selected(db.session.get(Proposal, second), moderator, True)
+    results.set_selected(db.session.get(Proposal, second), moderator, True, REASON)
     assert results.applied_rule(consultation) == results.AppliedRule(
         rule=WinnerRule.TOP_N, value=1, changed_by_hand=True
     )

@@ -62,10 +62,15 @@ def choose(client, consultation, rule: str, value: str = "", **options):
     )
 
 
-def set_selection(client, consultation, proposal_id: int, selected: str, **options):
+REASON = "The council asked for the school route to be part of it."
+
+
+def set_selection(
+    client, consultation, proposal_id: int, selected: str, reason: str = REASON, **options
+):
     return client.post(
         f"{results_url(consultation)}/proposals/{proposal_id}/selection",
-        data={"selected": selected},
+        data={"selected": selected, "reason": reason},
         **options,
     )
 
@@ -167,7 +172,10 @@ def test_the_moderator_panel_links_to_the_winner_selection(client, auth, factory
 def test_closing_through_the_phase_form_makes_the_results_public(app, client, auth, factory):
     consultation, _ = consultation_with(factory, [1])
     auth.login(factory.moderator().email)
-    client.post(f"/consultations/{consultation.slug}/phase", data={"to_phase": "closed"})
+    client.post(
+        f"/consultations/{consultation.slug}/phase",
+        data={"to_phase": "closed", "confirmed": "yes"},
+    )
     auth.logout()
     assert client.get(results_url(consultation)).status_code == 200
     with app.app_context():
@@ -276,6 +284,34 @@ def test_moderator_takes_a_proposal_out_of_the_winners(app, client, auth, factor
     choose(client, consultation, "top_n", "2")
     set_selection(client, consultation, high, "0")
     assert selected_ids(app, consultation) == {low}
+
+
+def test_a_change_by_hand_without_a_reason_is_422_next_to_the_field(app, client, auth, factory):
+    consultation, (low, _) = consultation_with(factory, [1, 9])
+    auth.login(factory.moderator().email)
+    response = set_selection(client, consultation, low, "1", reason="", headers=ENGLISH)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'id="selection-reason-{low}-error"' in html
+    assert selected_ids(app, consultation) == set()
+
+
+def test_the_results_page_shows_which_proposal_was_changed_by_hand_and_why(client, auth, factory):
+    consultation, (low, _) = consultation_with(factory, [1, 9])
+    auth.login(factory.moderator().email)
+    choose(client, consultation, "top_n", "1")
+    set_selection(client, consultation, low, "1")
+    client.post(
+        f"/consultations/{consultation.slug}/phase", data={"to_phase": "closed", "confirmed": "yes"}
+    )
+    auth.logout()
+    html = client.get(results_url(consultation), headers=ENGLISH).get_data(as_text=True)
+    row = html.split(f'id="rank-{low}"')[1].split("</tr>")[0]
+    assert ("Winner by the moderators' decision" in row, f"Reason: {REASON}" in row) == (
+        True,
+        True,
+    )
+    assert "made a winner although the rule did not choose it" in html
 
 
 def test_the_toggle_says_what_it_does(client, auth, factory):

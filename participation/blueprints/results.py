@@ -56,6 +56,7 @@ def _render(
     uses_ranking = results.uses_ranking(consultation)
     rows = results.ranking(consultation) if uses_ranking else []
     winners = [row for row in rows if row.selected]
+    changed = results.changed_by_hand(rows)
     page = render_template(
         "results/show.html",
         consultation=consultation,
@@ -63,6 +64,7 @@ def _render(
         uses_ranking=uses_ranking,
         rows=rows,
         winners=winners,
+        changed_by_hand=changed,
         winners_cost=sum(row.proposal.estimated_cost or 0 for row in winners),
         applied_rule=results.applied_rule(consultation) if uses_ranking else None,
         rule_labels=results.RULE_LABELS,
@@ -136,10 +138,20 @@ def select_winners(slug: str):
 @moderator_required
 def set_selection(slug: str, proposal_id: int):
     form = SelectionForm()
-    _consultation, _seen_as, proposal = _posted_for_proposal(slug, proposal_id, form)
+    consultation, seen_as, proposal = _posted_for_proposal(slug, proposal_id, form)
     selected = form.selected.data == "1"
     try:
-        results.set_selected(proposal, current_user, selected)
+        results.set_selected(proposal, current_user, selected, form.reason.data)
+    except ValidationFailed as error:
+        show_errors(form, error)
+        return _render(
+            consultation,
+            seen_as,
+            _winners_form(consultation),
+            422,
+            override_form=form,
+            override_of=proposal.id,
+        )
     except DomainError as error:
         flash(str(error.message), "danger")
     else:

@@ -38,9 +38,15 @@ class WinnersForm(FlaskForm):
 
 
 class SelectionForm(FlaskForm):
-    """Add one proposal to the winners (selected=1) or take it out (selected=0)."""
+    """Add one proposal to the winners (selected=1) or take it out (selected=0); against the
+    applied rule with a public reason, checked by services.results."""
 
     selected = HiddenField(validators=[AnyOf(("0", "1"))])
+    reason = TextAreaField(
+        _l("Public reason"),
+        description=_l("Shown on the results page next to the proposal."),
+        render_kw={"rows": 2, "maxlength": MAX_REASON_LENGTH},
+    )
 
 
 class BudgetActionForm(FlaskForm):

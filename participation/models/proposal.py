@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.extensions import db
 from participation.models.base import TimestampMixin, enum_column
+from participation.models.tally import Override
 
 if TYPE_CHECKING:
     from participation.models.consultation import Category, Consultation
@@ -50,6 +51,10 @@ class Proposal(TimestampMixin, db.Model):
         ),
         CheckConstraint("support_count >= 0", name="support_count_not_negative"),
         CheckConstraint("comment_count >= 0", name="comment_count_not_negative"),
+        CheckConstraint(
+            "selection_override IS NULL OR selection_override_reason IS NOT NULL",
+            name="selection_override_has_reason",
+        ),
         Index("ix_proposals_consultation_state_created", "consultation_id", "state", "created_at"),
     )
 
@@ -93,6 +98,12 @@ class Proposal(TimestampMixin, db.Model):
     selected: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=false()
     )
+    # A support consultation's winner chosen by hand against the rule the moderators applied
+    # (FUND: added, DROP: taken out), always with a public reason shown on the results page.
+    selection_override: Mapped[Override | None] = mapped_column(
+        enum_column(Override, "selection_override")
+    )
+    selection_override_reason: Mapped[str | None] = mapped_column(String(500))
 
     consultation: Mapped[Consultation] = relationship(back_populates="proposals")
     author: Mapped[User | None] = relationship()

@@ -280,7 +280,8 @@ def _changeable_entry(
     return entry
 
 
-def _check_reason(reason: str | None) -> str:
+def check_reason(reason: str | None) -> str:
+    """The public reason of a decision against a rule's outcome, tidied; or a refusal."""
     text = " ".join((reason or "").split())
     if not text:
         raise ValidationFailed({"reason": _l("Please give the public reason for the override.")})
@@ -319,7 +320,7 @@ def override(
                 if fund
                 else _l("The rule does not fund this project anyway.")
             )
-        text = _check_reason(reason)
+        text = check_reason(reason)
         entry.override = Override.FUND if fund else Override.DROP
         entry.override_reason = text
         proposal.selected = entry.funded

@@ -5,7 +5,9 @@ the earlier submission (then the lower id), so every proposal has its own rank a
 votes always give the same ranking.
 
 Moderators choose the winners while the consultation is evaluating, by one of three rules,
-and may then add or remove single proposals by hand. Closing the consultation publishes the
+and may then add or remove single proposals by hand, each time with a public reason that the
+results page shows next to the proposal (as for the overrides of a budget result). Applying a
+rule again starts afresh and clears those changes. Closing the consultation publishes the
 results (services.phases sets `results_published_at`); only then is the results page public.
 
 Budget consultations are decided by their budget ballots, not by this ranking: every function
@@ -25,6 +27,7 @@ from participation.extensions import db
 from participation.models import (
     AuditEvent,
     Consultation,
+    Override,
     Phase,
     Proposal,
     ProposalState,
@@ -32,6 +35,7 @@ from participation.models import (
     VotingMethod,
 )
 from participation.services import audit
+from participation.services.budget_results import check_reason
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 
 MAX_RULE_VALUE = 1_000_000_000
@@ -56,6 +60,9 @@ class RankedProposal:
     proposal: Proposal
     supports: int
     selected: bool
+    # Changed by hand against the applied rule (FUND: added, DROP: taken out), and why.
+    override: Override | None = None
+    override_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,8 @@ def ranking(consultation: Consultation) -> list[RankedProposal]:
             proposal=proposal,
             supports=proposal.support_count,
             selected=proposal.selected,
+            override=proposal.selection_override,
+            override_reason=proposal.selection_override_reason,
         )
         for position, proposal in enumerate(proposals, start=1)
     ]
@@ -182,8 +191,9 @@ def select_winners(
         chosen_ids = [p.id for p in _winners(consultation, ranking(consultation), rule, value)]
         db.session.execute(
             update(Proposal)
-            .where(Proposal.consultation_id == consultation.id, Proposal.selected.is_(True))
-            .values(selected=False)
+            .where(Proposal.consultation_id == consultation.id)
+            .where(Proposal.selected.is_(True) | Proposal.selection_override.is_not(None))
+            .values(selected=False, selection_override=None, selection_override_reason=None)
         )
         if chosen_ids:
             db.session.execute(
@@ -204,21 +214,45 @@ def select_winners(
     return chosen_ids
 
 
-def set_selected(proposal: Proposal, moderator: User, selected: bool) -> Proposal:
-    """Add one proposal to the winners or take it out, by hand."""
+def set_selected(
+    proposal: Proposal, moderator: User, selected: bool, reason: str | None = None
+) -> Proposal:
+    """Add one proposal to the winners or take it out, by hand.
+
+    Going against the applied rule needs a public reason (10 to 500 characters); undoing such a
+    change, back to what the rule chose, needs none.
+    """
     try:
         _require_selecting(proposal.consultation, moderator)
         if proposal.state is not ProposalState.PUBLISHED:
             raise DomainError(_l("Only published proposals can be chosen as winners."))
+        if selected == proposal.selected:
+            raise DomainError(
+                _l("This proposal is a winner already.")
+                if selected
+                else _l("This proposal is not a winner anyway.")
+            )
         previous = proposal.selected
+        back_to_rule = proposal.selection_override is not None
+        text = None if back_to_rule else check_reason(reason)
         proposal.selected = selected
+        proposal.selection_override = (
+            None if back_to_rule else (Override.FUND if selected else Override.DROP)
+        )
+        proposal.selection_override_reason = text
         audit.record(
             actor=moderator,
             action="results.selection_changed",
             subject_type="proposal",
             subject_id=proposal.id,
             consultation=proposal.consultation,
-            details={"title": proposal.title, "selected": selected, "previously": previous},
+            details={
+                "title": proposal.title,
+                "selected": selected,
+                "previously": previous,
+                "reason": text,
+                "back_to_rule": back_to_rule,
+            },
         )
         db.session.commit()
     except DomainError:
@@ -227,25 +261,36 @@ def set_selected(proposal: Proposal, moderator: User, selected: bool) -> Proposa
     return proposal
 
 
+def changed_by_hand(rows: list[RankedProposal]) -> list[RankedProposal]:
+    """The proposals the moderators added to or took out of the rule's winners, with why."""
+    return [row for row in rows if row.override is not None]
+
+
 def applied_rule(consultation: Consultation) -> AppliedRule | None:
-    """What the page tells readers about how the winners were chosen."""
-    events = db.session.scalars(
+    """What the page tells readers about how the winners were chosen: the last rule applied,
+    and whether proposals are winners (or not) against it by the moderators' decision."""
+    event = db.session.scalar(
         db.select(AuditEvent)
         .where(
             AuditEvent.consultation_id == consultation.id,
-            AuditEvent.action.in_(("results.winners_selected", "results.selection_changed")),
+            AuditEvent.action == "results.winners_selected",
         )
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-    ).all()
-    by_hand = False
-    for event in events:
-        if event.action == "results.selection_changed":
-            by_hand = True
-            continue
-        details = event.details or {}
-        try:
-            rule = WinnerRule(details.get("rule"))
-        except ValueError:
-            return None
-        return AppliedRule(rule=rule, value=details.get("value"), changed_by_hand=by_hand)
-    return None
+        .limit(1)
+    )
+    if event is None:
+        return None
+    details = event.details or {}
+    try:
+        rule = WinnerRule(details.get("rule"))
+    except ValueError:
+        return None
+    by_hand = db.session.scalar(
+        db.select(
+            db.exists().where(
+                Proposal.consultation_id == consultation.id,
+                Proposal.selection_override.is_not(None),
+            )
+        )
+    )
+    return AppliedRule(rule=rule, value=details.get("value"), changed_by_hand=bool(by_hand))
