@@ -92,10 +92,15 @@ def mark_all_read():
 def settings():
     # The stored choice fills the form only when it is shown: a form sent without any choice
     # is refused, not taken as "keep what was stored".
-    current = {"email_frequency": notifications.email_frequency(current_user).value}
+    current = {
+        "email_frequency": notifications.email_frequency(current_user).value,
+        "report_mails": notifications.mails_on_report(current_user),
+    }
     form = EmailFrequencyForm(data=None if request.method == "POST" else current)
     if form.validate_on_submit():
         notifications.set_email_frequency(current_user, EmailFrequency(form.email_frequency.data))
+        if current_user.is_moderator:
+            notifications.set_mails_on_report(current_user, bool(form.report_mails.data))
         flash(_("Your choice of e-mails is saved."), "success")
         return redirect(url_for(".settings"))
     status = 422 if form.is_submitted() else 200

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField
+from wtforms import BooleanField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
@@ -17,4 +17,9 @@ class EmailFrequencyForm(FlaskForm):
             for frequency, label in EMAIL_FREQUENCY_LABELS.items()
         ],
         validators=[DataRequired(_l("Please choose how often you want an e-mail."))],
+    )
+    # Shown to moderators only (and only taken from them).
+    report_mails = BooleanField(
+        _l("E-mail me right away whenever somebody reports a proposal or comment"),
+        description=_l("The mail names the consultation and the reason, with a link to the queue."),
     )

@@ -125,7 +125,8 @@ def report(
     reason: ReportReason,
     text: str = "",
 ) -> Report:
-    """Flag a published proposal or comment, once per citizen; it goes to the moderators' queue."""
+    """Flag a published proposal or comment, once per citizen; it goes to the moderators' queue,
+    and moderators who asked for it get a mail (in the same transaction, through the outbox)."""
     reporter = check_reportable(reporter, proposal=proposal, comment=comment)
     text = (text or "").strip()
     if reason is ReportReason.OTHER and not text:
@@ -150,10 +151,12 @@ def report(
     )
     db.session.add(new_report)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError as error:  # the same report sent twice at once: the database decides
         db.session.rollback()
         raise DomainError(_already_reported(comment)) from error
+    notifications.mail_moderators_about(new_report, REASON_LABELS[reason])
+    db.session.commit()
     return new_report
 
 

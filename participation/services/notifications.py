@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale, ngettext
+from flask_babel import LazyString, force_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
@@ -48,15 +48,18 @@ from participation.models import (
     NotificationSettings,
     Phase,
     Proposal,
+    Report,
+    Role,
     User,
 )
 from participation.models.base import utcnow
 from participation.services import mail
-from participation.services.errors import InvalidLink, NotFound
+from participation.services.errors import InvalidLink, NotAllowed, NotFound
 
 DEFAULT_EMAIL_FREQUENCY = EmailFrequency.NONE
 NOTIFICATION_MAIL = "notification"
 DIGEST_MAIL = "notification_digest"
+REPORT_MAIL = "report"
 UNSUBSCRIBE_SALT = "participation.notifications.unsubscribe"
 MAX_DIGEST_ENTRIES = 30
 MAX_SUBJECT_LENGTH = 255
@@ -526,15 +529,81 @@ def email_frequency(user: User) -> EmailFrequency:
     return settings.email_frequency if settings is not None else DEFAULT_EMAIL_FREQUENCY
 
 
-def set_email_frequency(user: User, frequency: EmailFrequency) -> None:
-    """Save the choice; a daily digest starts with what comes after it."""
+def _settings_of(user: User) -> NotificationSettings:
     settings = db.session.get(NotificationSettings, user.id)
     if settings is None:
-        db.session.add(NotificationSettings(user_id=user.id, email_frequency=frequency))
-    elif settings.email_frequency is not frequency:
+        settings = NotificationSettings(
+            user_id=user.id, email_frequency=DEFAULT_EMAIL_FREQUENCY, mail_on_report=False
+        )
+        db.session.add(settings)
+    return settings
+
+
+def set_email_frequency(user: User, frequency: EmailFrequency) -> None:
+    """Save the choice; a daily digest starts with what comes after it."""
+    settings = _settings_of(user)
+    if settings.email_frequency is not frequency:
         settings.email_frequency = frequency
         settings.changed_at = utcnow()
     db.session.commit()
+
+
+def mails_on_report(user: User) -> bool:
+    settings = db.session.get(NotificationSettings, user.id)
+    return bool(settings is not None and settings.mail_on_report and user.is_moderator)
+
+
+def set_mails_on_report(user: User, wanted: bool) -> None:
+    """A moderator's choice of a mail whenever somebody reports content; nobody else's."""
+    if wanted and not user.is_moderator:
+        raise NotAllowed(_l("Only moderators get mails about reports."))
+    _settings_of(user).mail_on_report = wanted
+    db.session.commit()
+
+
+def mail_moderators_about(report: Report, reason: LazyString) -> int:
+    """Queue, in the caller's transaction, a mail to every moderator who asked for one about
+    each report (never to the reporter), in the moderator's language; `reason` is the report's
+    reason in words. Returns how many."""
+    moderators = db.session.scalars(
+        select(User)
+        .join(NotificationSettings, NotificationSettings.user_id == User.id)
+        .where(
+            NotificationSettings.mail_on_report.is_(True),
+            User.role.in_((Role.MODERATOR, Role.ADMIN)),
+            User.email_confirmed_at.is_not(None),
+            User.is_blocked.is_(False),
+            User.deleted_at.is_(None),
+            User.id != report.reporter_id,
+        )
+        .order_by(User.id)
+    ).all()
+    mails = [_report_mail(report, reason, moderator) for moderator in moderators]
+    mail.queue_many(mails)
+    return len(mails)
+
+
+def _report_mail(report: Report, reason: LazyString, moderator: User) -> dict[str, Any]:
+    locale = mail_locale(moderator)
+    proposal = report.comment.proposal if report.comment is not None else report.proposal
+    with force_locale(locale):
+        subject, text = mail.compose(
+            "report",
+            locale,
+            _l("New report: %(title)s", title=proposal.title),
+            user=moderator,
+            about_comment=report.comment is not None,
+            title=proposal.title,
+            consultation=proposal.consultation.title,
+            reason=str(reason),
+            explanation=report.text,
+            queue_link=mail.absolute_url(
+                "moderation.reports", consultation=proposal.consultation.slug
+            ),
+            **_footer_links(moderator),
+        )
+    key = f"{REPORT_MAIL}:report-{report.id}:user-{moderator.id}"
+    return _mail_fields(moderator, subject, text, REPORT_MAIL, key)
 
 
 def account_for_unsubscribe(token: str) -> User:
@@ -549,8 +618,10 @@ def account_for_unsubscribe(token: str) -> User:
 
 
 def unsubscribe(token: str) -> User:
-    """Turn notification mails off for the account of the link; doing it again is harmless."""
+    """Turn notification mails (and a moderator's mails about reports) off for the account of
+    the link; doing it again is harmless."""
     user = account_for_unsubscribe(token)
+    _settings_of(user).mail_on_report = False
     set_email_frequency(user, EmailFrequency.NONE)
     return user
 
