@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from participation.extensions import db
-from participation.models import AuditEvent, Phase
-from participation.services import pabulib
+from participation.models import AuditEvent, Ballot, Consultation, Phase, VotingMethod
+from participation.services import budget_results, pabulib
 from tests.budget_data import budget_election, store_tally
+from tests.conftest import START
 
 ENGLISH = {"Accept-Language": "en"}
 BOM = b"\xef\xbb\xbf"
@@ -303,3 +304,105 @@ def test_published_results_page_links_the_files_to_recompute_the_result(client, 
     assert f'href="{csv_url(published.consultation, "ballots")}"' in page
     assert f'href="{csv_url(published.consultation, "budget_results")}"' in page
     assert f'href="{pb_url(published.consultation)}"' in page
+
+
+# No list of ballots shows the order in which they were cast
+
+# Cast in this order; their codes sort otherwise, and each ballot approves something else.
+CAST_CODES = ["ZZZZ-ZZZZ-0001", "AAAA-AAAA-0002", "MMMM-MMMM-0003", "BBBB-BBBB-0004"]
+
+
+@pytest.fixture
+def cast_out_of_code_order(app, factory):
+    """A published budget consultation whose four ballots were cast in an order their codes
+    do not have; returns the consultation and code -> approved proposal ids (as strings)."""
+    consultation = factory.consultation(
+        phase=Phase.CLOSED,
+        voting_method=VotingMethod.BUDGET,
+        budget=100,
+        results_published_at=START,
+    )
+    author = factory.user()
+    a, b, c = (
+        factory.proposal(consultation, author, estimated_cost=cost, created_at=START)
+        for cost in (50, 30, 20)
+    )
+    chosen = {}
+    for code, projects in zip(CAST_CODES, [[a], [a, b], [c], [b, c]], strict=True):
+        factory.ballot(consultation, factory.user(), projects, code=code)
+        chosen[code] = [str(project.id) for project in projects]
+    return consultation, chosen
+
+
+def test_ballots_csv_lists_the_ballots_by_code_not_in_the_order_they_were_cast(
+    client, cast_out_of_code_order
+):
+    consultation, chosen = cast_out_of_code_order
+
+    rows = rows_of(client.get(csv_url(consultation, "ballots")).get_data())
+
+    assert [row["ballot_code"] for row in rows] == sorted(CAST_CODES)
+    assert [row["project_ids"] for row in rows] == [",".join(chosen[c]) for c in sorted(chosen)]
+
+
+def test_pabulib_file_lists_the_votes_by_ballot_code_not_in_the_order_they_were_cast(
+    client, cast_out_of_code_order
+):
+    consultation, chosen = cast_out_of_code_order
+
+    pb = pabulib.parse(client.get(pb_url(consultation)).get_data())
+
+    assert [(vote["voter_id"], vote["vote"]) for vote in pb.votes] == [
+        (code, chosen[code]) for code in sorted(CAST_CODES)
+    ]
+
+
+def test_pabulib_voter_ids_are_the_random_ballot_codes_never_the_ballot_ids(
+    app, client, cast_out_of_code_order
+):
+    consultation, _chosen = cast_out_of_code_order
+    with app.app_context():
+        ids = db.session.scalars(
+            select(Ballot.id).where(Ballot.consultation_id == consultation.id)
+        ).all()
+
+    pb = pabulib.parse(client.get(pb_url(consultation)).get_data())
+
+    assert {vote["voter_id"] for vote in pb.votes} == set(CAST_CODES)
+    assert not {str(ballot_id) for ballot_id in ids} & {vote["voter_id"] for vote in pb.votes}
+    assert pb.vote_columns == ["voter_id", "vote"]
+
+
+def test_the_count_reads_the_ballots_in_the_order_of_the_exported_files(
+    app, client, cast_out_of_code_order
+):
+    """Recomputing from the exported ballots is literally the same input as the count."""
+    consultation, chosen = cast_out_of_code_order
+    pb = pabulib.parse(client.get(pb_url(consultation)).get_data())
+
+    with app.app_context():
+        election, _projects = budget_results.election_for(
+            db.session.get(Consultation, consultation.id)
+        )
+
+    assert election.ballots == pabulib.to_election(pb).ballots
+    assert election.ballots == tuple(frozenset(chosen[code]) for code in sorted(CAST_CODES))
+
+
+def test_ballot_codes_are_sorted_byte_for_byte_on_every_database(app, client, factory):
+    """Imported elections keep the file's voter ids: upper and lower case, digits, dashes."""
+    consultation = factory.consultation(
+        phase=Phase.CLOSED,
+        voting_method=VotingMethod.BUDGET,
+        budget=100,
+        results_published_at=START,
+    )
+    codes = ["b", "a1", "B", "a-2", "10", "9", "Ä"]
+    for code in codes:
+        factory.ballot(consultation, None, code=code)
+
+    rows = rows_of(client.get(csv_url(consultation, "ballots")).get_data())
+    pb = pabulib.parse(client.get(pb_url(consultation)).get_data())
+
+    assert [row["ballot_code"] for row in rows] == sorted(codes)
+    assert [vote["voter_id"] for vote in pb.votes] == sorted(codes)

@@ -31,8 +31,10 @@ Columns of each export (see `HEADERS`):
 - comments: id, proposal_id, parent_id, author_name, body, created_at — oldest first.
 - initiatives: id, proposal_id, title, responsible_body, allocated_budget, status,
   progress_percent, updated_at — by id.
-- ballots (budget consultations): ballot_code, project_ids — one line per ballot in the order
-  they were first cast, the approved proposal ids comma-separated (in the order of the
+- ballots (budget consultations): ballot_code, project_ids — one line per ballot, sorted by
+  its random code (never in the order the ballots were cast, which could tie a code to a
+  person in a small election; the count reads them in the same order), the approved proposal
+  ids comma-separated (in the order of the
   projects, oldest first). Only what the count sees: choices of proposals that are hidden,
   withdrawn or without a cost are left out; a ballot left empty stays (it counts as a voter).
   No user ids or names: a citizen finds their ballot by the code shown after voting.
@@ -76,7 +78,7 @@ from participation.models import (
     TallyEntry,
     User,
 )
-from participation.services import audit, pabulib
+from participation.services import audit, budget_results, pabulib
 from participation.services.errors import DomainError, NotFound
 
 BATCH_SIZE = 500
@@ -346,7 +348,7 @@ def _ballots_batches(consultation_id: int) -> Iterator[list[tuple]]:
     statement = (
         select(Ballot.id, Ballot.code)
         .where(Ballot.consultation_id == consultation_id)
-        .order_by(Ballot.id.asc())
+        .order_by(budget_results.code_order())
     )
     for batch in _batches(statement):
         ids = [ballot_id for ballot_id, _code in batch]
