@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy
@@ -929,3 +930,21 @@ def test_german_text_that_looks_like_a_formula_is_still_neutralised(factory, ctx
     [row] = german_rows(consultation)
 
     assert (row["Titel"], row["Geschätzte Kosten (€)"]) == ("'-5 Bäume", "5,00")
+
+
+# The documentation
+
+
+@pytest.mark.parametrize("kind", list(ExportKind))
+def test_open_data_documentation_names_every_column_with_its_german_title(ctx, kind):
+    documentation = (Path(__file__).parent.parent / "docs" / "open-data.md").read_text()
+    every = exports.columns(kind, STAFF)
+    titles = exports.CellWriter(Dialect.EXCEL_DE, "EUR").header(every)
+
+    missing = [
+        (column.name, title)
+        for column, title in zip(every, titles, strict=True)
+        if f"| `{column.name}` | {title} |" not in documentation
+    ]
+
+    assert missing == []

@@ -291,6 +291,29 @@ def test_command_line_writes_comma_separated_results_by_default(
     assert out.read_bytes().startswith(BOM + b"rank,proposal_id,title,")
 
 
+def test_command_line_writes_the_public_file_for_publishing_without_hidden_content(
+    runner, factory, consultation_with_content, tmp_path
+):
+    with runner.app.app_context():
+        proposal = db.session.scalar(
+            db.select(Proposal).where(Proposal.consultation_id == consultation_with_content.id)
+        )
+        db.session.expunge(proposal)
+    factory.comment(proposal, factory.user(), state=CommentState.HIDDEN, body="Beleidigung")
+    out = tmp_path / "comments.csv"
+
+    slug = consultation_with_content.slug
+
+    result = runner.invoke(
+        args=["export", "comments", slug, "--out", str(out), "--audience", "public"]
+    )
+
+    assert result.exit_code == 0, result.output
+    text = out.read_bytes().decode("utf-8-sig")
+    assert text.startswith("id,proposal_id,parent_id,author_name,body,created_at\r\n")
+    assert "Sehr gut; endlich!" in text and "Beleidigung" not in text
+
+
 def test_command_line_refuses_an_unknown_consultation_and_writes_nothing(runner, tmp_path):
     out = tmp_path / "results.csv"
 
