@@ -59,7 +59,7 @@ from babel.numbers import get_currency_symbol
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, Select, cast, select
+from sqlalchemy import BigInteger, ColumnElement, Select, cast, select
 
 from participation.extensions import db
 from participation.models import (
@@ -404,7 +404,7 @@ def _batches(statement: Select) -> Iterator[Sequence[Any]]:
         result.close()
 
 
-def _cents(units):
+def _cents(units: ColumnElement[int]) -> ColumnElement[int]:
     """Whole currency units (budgets, costs) as cents, in 64 bits: 2 billion euros fit."""
     return cast(units, BigInteger) * 100
 
