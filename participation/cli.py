@@ -22,6 +22,7 @@ from participation.services import (
 )
 from participation.services.errors import DomainError, ValidationFailed
 from participation.services.exports import (
+    Audience,
     Dialect,
     ExportKind,
     export,
@@ -130,12 +131,23 @@ def _add_export_command(kind: ExportKind) -> None:
         type=click.Choice([dialect.value for dialect in Dialect]),
         default=Dialect.COMMA.value,
         show_default=True,
-        help="comma: RFC 4180; excel_de: semicolons, for German Excel.",
+        help="comma: for programs (RFC 4180, cents, UTC); excel_de: for German Excel "
+        "(semicolons, German titles, euros with a decimal comma, local times).",
     )
-    def command(slug: str, out: Path, dialect: str) -> None:
+    @click.option(
+        "--audience",
+        type=click.Choice([audience.value for audience in Audience]),
+        default=Audience.STAFF.value,
+        show_default=True,
+        help="staff: the moderators' file (hidden content with its state and reason); "
+        "public: only what the public pages show, for publishing.",
+    )
+    def command(slug: str, out: Path, dialect: str, audience: str) -> None:
         try:
             consultation = find_consultation(slug)
-            chunks = export(consultation, kind, Dialect(dialect), actor=None)
+            chunks = export(
+                consultation, kind, Dialect(dialect), actor=None, audience=Audience(audience)
+            )
         except DomainError as error:
             click.echo(f"{slug}: {error.message}", err=True)
             raise SystemExit(1) from error

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from participation.extensions import db
-from participation.models import AuditEvent, Phase
+from participation.models import AuditEvent, CommentState, Phase, Proposal
 from participation.services.exports import BUDGET_KINDS, ExportKind
 
 ENGLISH = {"Accept-Language": "en"}
@@ -60,6 +62,17 @@ def test_moderator_downloads_each_export_as_a_streamed_csv_attachment(
         f'attachment; filename="{consultation_with_content.slug}-{kind}.csv"'
     )
     assert response.get_data().startswith(BOM + (b"rank," if kind == "results" else b"id,"))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_german_excel_variant_downloads_under_another_file_name(
+    moderator_client, consultation_with_content, kind
+):
+    response = moderator_client.get(export_url(consultation_with_content, kind, "excel_de"))
+
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="{consultation_with_content.slug}-{kind}-excel.csv"'
+    )
 
 
 def test_download_is_not_kept_in_caches(moderator_client, consultation_with_content):
@@ -128,19 +141,48 @@ def test_unknown_dialect_is_a_bad_request(moderator_client, consultation_with_co
 def test_download_without_a_dialect_is_comma_separated(moderator_client, consultation_with_content):
     data = moderator_client.get(export_url(consultation_with_content, "comments")).get_data()
 
-    assert data.startswith(BOM + b"id,proposal_id,parent_id,author_name,body,created_at\r\n")
+    assert data.startswith(
+        BOM + b"id,proposal_id,parent_id,author_name,body,created_at,"
+        b"state,hidden_reason,proposal_state\r\n"
+    )
 
 
-def test_excel_de_download_is_semicolon_separated_utf8_with_umlauts(
+def test_excel_de_download_is_semicolon_separated_utf8_with_umlauts_and_german_titles(
     moderator_client, consultation_with_content
 ):
     data = moderator_client.get(
-        export_url(consultation_with_content, "comments", "excel_de")
+        export_url(consultation_with_content, "comments", "excel_de"), headers=ENGLISH
     ).get_data()
 
     header, row = data.removeprefix(BOM).decode("utf-8").split("\r\n")[:2]
-    assert header == "id;proposal_id;parent_id;author_name;body;created_at"
+    assert header == (
+        "ID;ID des Vorschlags;Antwort auf Kommentar (ID);Verfasst von;Text;Geschrieben am;"
+        "Status;Grund für das Ausblenden;Status des Vorschlags"
+    )
     assert ';Jürgen Größer;"Sehr gut; endlich!";' in row
+    assert row.endswith(";Veröffentlicht;;Veröffentlicht")
+
+
+def test_moderators_download_hidden_comments_with_their_reason(
+    moderator_client, factory, consultation_with_content
+):
+    with moderator_client.application.app_context():
+        proposal = db.session.scalar(
+            db.select(Proposal).where(Proposal.consultation_id == consultation_with_content.id)
+        )
+        db.session.expunge(proposal)
+    factory.comment(
+        proposal, factory.user(), state=CommentState.HIDDEN, body="Beleidigung", hidden_reason="Ton"
+    )
+
+    data = moderator_client.get(export_url(consultation_with_content, "comments")).get_data()
+
+    *_others, hidden = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    assert (hidden["body"], hidden["state"], hidden["hidden_reason"]) == (
+        "Beleidigung",
+        "hidden",
+        "Ton",
+    )
 
 
 def test_download_neutralises_a_title_that_starts_with_a_formula(
@@ -191,8 +233,11 @@ def test_moderator_sees_a_link_to_each_export_in_both_dialects(
     for kind in KINDS:
         for dialect in DIALECTS:
             assert f'href="{export_url(consultation_with_content, kind, dialect)}"' in page
-    assert "Results (CSV, comma)" in page
-    assert "Results (CSV for German Excel, semicolon)" in page
+    assert "Results: CSV for programs (commas, amounts in cents, times in UTC)" in page
+    assert (
+        "Results: CSV for German Excel (semicolons, German column titles, amounts with a"
+        " decimal comma, local times)"
+    ) in page
 
 
 def test_citizen_sees_no_export_links(client, auth, factory, consultation_with_content):
@@ -244,6 +289,29 @@ def test_command_line_writes_comma_separated_results_by_default(
 
     assert result.exit_code == 0, result.output
     assert out.read_bytes().startswith(BOM + b"rank,proposal_id,title,")
+
+
+def test_command_line_writes_the_public_file_for_publishing_without_hidden_content(
+    runner, factory, consultation_with_content, tmp_path
+):
+    with runner.app.app_context():
+        proposal = db.session.scalar(
+            db.select(Proposal).where(Proposal.consultation_id == consultation_with_content.id)
+        )
+        db.session.expunge(proposal)
+    factory.comment(proposal, factory.user(), state=CommentState.HIDDEN, body="Beleidigung")
+    out = tmp_path / "comments.csv"
+
+    slug = consultation_with_content.slug
+
+    result = runner.invoke(
+        args=["export", "comments", slug, "--out", str(out), "--audience", "public"]
+    )
+
+    assert result.exit_code == 0, result.output
+    text = out.read_bytes().decode("utf-8-sig")
+    assert text.startswith("id,proposal_id,parent_id,author_name,body,created_at\r\n")
+    assert "Sehr gut; endlich!" in text and "Beleidigung" not in text
 
 
 def test_command_line_refuses_an_unknown_consultation_and_writes_nothing(runner, tmp_path):

@@ -1,6 +1,7 @@
 """Downloads of a consultation's data: the CSV exports for moderators, and for budget
 consultations the ballots, the counted results and the pabulib file, public once the results
-are published (services.exports.may_download decides)."""
+are published (services.exports.may_download decides, and services.exports.audience_for
+whether the file may hold hidden content)."""
 
 from __future__ import annotations
 
@@ -71,11 +72,18 @@ def download(slug: str, kind: str) -> Response:
     if response is not None:
         return response
     try:
-        chunks = exports.export(consultation, export_kind, dialect, _viewer(), via="web")
+        chunks = exports.export(
+            consultation,
+            export_kind,
+            dialect,
+            _viewer(),
+            via="web",
+            audience=exports.audience_for(current_user),
+        )
     except DomainError as error:
         return _refused(consultation, error)
     return _attachment(
-        chunks, exports.filename(consultation, export_kind), "text/csv; charset=utf-8"
+        chunks, exports.filename(consultation, export_kind, dialect), "text/csv; charset=utf-8"
     )
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, update
+from sqlalchemy import ColumnElement, delete, update
 from sqlalchemy.orm import selectinload
 
 from participation.extensions import db
@@ -81,29 +81,55 @@ def ballot_count(consultation: Consultation) -> int:
     )
 
 
-def election_for(consultation: Consultation) -> tuple[tally.Election, list[Proposal]]:
-    """The consultation's ballots as the counting rules see them, and its projects.
+def code_order() -> ColumnElement[str]:
+    """Ballots sorted by their code, byte for byte (on PostgreSQL whatever the database's
+    collation, as Python's `sorted` does): the codes are random, so no list of ballots, in a
+    file or in the count, shows the order in which they were cast."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return Ballot.code.collate("C")
+    return Ballot.code  # SQLite compares text byte for byte
 
-    Two queries whatever the number of ballots: the ballot ids, and all their choices at once,
-    grouped here (a consultation may hold tens of thousands of ballots).
+
+def ballots_of(consultation: Consultation, projects: list[Proposal]) -> list[tuple[str, list[int]]]:
+    """Each ballot's code and the projects it approves (in the order of `projects`), ballots in
+    code order: what the count reads and the exported files list.
+
+    Two queries whatever the number of ballots: the codes, and all their choices at once,
+    grouped here (a consultation may hold tens of thousands of ballots). Choices of other
+    proposals (hidden or withdrawn since) are dropped.
     """
-    projects = projects_of(consultation)
-    costs = {str(proposal.id): proposal.estimated_cost for proposal in projects}
-    ballot_ids = db.session.scalars(
-        db.select(Ballot.id).where(Ballot.consultation_id == consultation.id).order_by(Ballot.id)
+    position = {proposal.id: index for index, proposal in enumerate(projects)}
+    ballots = db.session.execute(
+        db.select(Ballot.id, Ballot.code)
+        .where(Ballot.consultation_id == consultation.id)
+        .order_by(code_order())
     ).all()
-    chosen: dict[int, list[str]] = defaultdict(list)
+    chosen: dict[int, list[int]] = defaultdict(list)
     rows = db.session.execute(
         db.select(BallotChoice.ballot_id, BallotChoice.proposal_id)
         .join(Ballot, Ballot.id == BallotChoice.ballot_id)
         .where(Ballot.consultation_id == consultation.id)
     )
     for ballot_id, proposal_id in rows:
-        project = str(proposal_id)
-        if project in costs:  # choices of hidden or withdrawn proposals are dropped
-            chosen[ballot_id].append(project)
+        if proposal_id in position:
+            chosen[ballot_id].append(proposal_id)
+    for choices in chosen.values():
+        choices.sort(key=position.__getitem__)
+    return [(code, chosen.get(ballot_id, [])) for ballot_id, code in ballots]
+
+
+def election_for(consultation: Consultation) -> tuple[tally.Election, list[Proposal]]:
+    """The consultation's ballots as the counting rules see them (in the order of the exported
+    files), and its projects."""
+    projects = projects_of(consultation)
+    costs = {str(proposal.id): proposal.estimated_cost for proposal in projects}
     election = tally.Election.build(
-        consultation.budget or 0, costs, (chosen.get(ballot_id, ()) for ballot_id in ballot_ids)
+        consultation.budget or 0,
+        costs,
+        (
+            [str(project) for project in chosen]
+            for _code, chosen in ballots_of(consultation, projects)
+        ),
     )
     return election, projects
 

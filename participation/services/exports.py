@@ -1,47 +1,42 @@
 """CSV exports of one consultation: results, proposals, comments and initiatives; for budget
 consultations also the anonymised ballots, the counted results and the pabulib file.
 
-The files are read by people (Excel, LibreOffice) and by programs, so they are built for both:
+docs/open-data.md describes every column of every file; this is how they are built.
 
-- Headers are fixed English snake_case names, whatever the reader's language, so that scripts
-  keep working; the columns of each export are listed in `HEADERS` and never reordered.
-- Two dialects. `comma`: RFC 4180 (comma-separated, CRLF line ends, fields quoted when needed).
-  `excel_de`: the same with semicolons, which German Excel expects. Both are UTF-8 with a byte
-  order mark, the only way to make Excel read umlauts correctly.
-- Values: numbers as plain digits; empty cells for missing values; `true`/`false` for
-  `selected`; enum columns (state, answer, status) as their stable English value, such as
-  `under_evaluation`; times in ISO 8601 UTC (`2027-03-01T12:00:00Z`); the author of a
-  deleted account as `deleted participant`.
-- Text cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab
-  or carriage return) get a leading `'`, so that "=HYPERLINK(…)" or "-5 Bäume" stay text.
-  Numbers are written as numbers and never altered.
-- Hidden proposals never appear: not in the results, not as the proposal of a comment or an
-  initiative. Withdrawn proposals appear in the proposals export only (with their state),
-  comments only when published (not hidden, not deleted).
-- Rows are streamed from the database in batches (`yield_per`, a server-side cursor on
-  PostgreSQL), so a large export never holds all rows in memory.
+Each export comes in two variants, under two file names (`filename`):
 
-Columns of each export (see `HEADERS`):
+- `comma`, for programs: RFC 4180 (commas, CRLF, quoted where needed); fixed English
+  snake_case column names, never reordered; numbers as digits; money in integer cents,
+  always in a column named `…_cents`, next to a `currency` column; times in ISO 8601 UTC
+  (`2027-03-01T12:00:00Z`); enum values as their stable English value (`under_evaluation`);
+  `true`/`false`; the author of a deleted account as `deleted participant`.
+- `excel_de`, for people who open it with a double click in German Excel or LibreOffice:
+  semicolons; German column titles whatever the reader's language (the title of a money
+  column names the currency: "Kosten (€)"); money in currency units with a decimal comma and
+  no thousands separator (`1234,50`, which Excel reads as a number); times in the site's time
+  zone (`BABEL_DEFAULT_TIMEZONE`) as `TT.MM.JJJJ HH:MM`; enum values and flags in the site's
+  German words ("In Prüfung", "Ja"); "gelöschtes Konto"; a ballot's project ids separated by
+  "; " (German Excel would read "12,15" as a number).
 
-- results: rank (1 = most supports; ties go to the earlier proposal), proposal_id, title,
-  author_name, category, estimated_cost, supports, comments, answer, selected, initiative_id,
-  initiative_status — the published proposals.
-- proposals: id, title, body, author_name, category, estimated_cost, state, answer,
-  answer_text, supports, comments, created_at — published and withdrawn, oldest first.
-- comments: id, proposal_id, parent_id, author_name, body, created_at — oldest first.
-- initiatives: id, proposal_id, title, responsible_body, allocated_budget, status,
-  progress_percent, updated_at — by id.
-- ballots (budget consultations): ballot_code, project_ids — one line per ballot in the order
-  they were first cast, the approved proposal ids comma-separated (in the order of the
-  projects, oldest first). Only what the count sees: choices of proposals that are hidden,
-  withdrawn or without a cost are left out; a ballot left empty stays (it counts as a voter).
-  No user ids or names: a citizen finds their ballot by the code shown after voting.
-- budget_results (budget consultations, once counted): proposal_id, title, category, cost,
-  approvals, funded_by_rule, position (the order the rule chose the project, empty if not
-  chosen), share_per_supporter_cents (equal shares: the most one supporter paid, in cents),
-  override (`fund`/`drop`), override_reason, funded (the final outcome), funded_by_comparison
-  (the comparison rule's outcome) — the rule's choices first in their order, then by approvals.
-- The pabulib file (`export_pabulib`, not CSV): see services.pabulib.
+Both are UTF-8 with a byte order mark, the only way to make Excel read umlauts. A text cell
+that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or carriage
+return) gets a leading `'`; numbers and money, negative ones too, are never altered.
+
+Who a file is for (`Audience`) decides what it may hold, in the service, not in a view, so
+that no public file can ever hold hidden content:
+
+- `public`: what the public pages show. Only published proposals and their published
+  comments; hidden and withdrawn proposals appear nowhere (not as the proposal of a comment,
+  an initiative or a ballot's choice).
+- `staff` (moderators' downloads and the command line): the proposals file also lists
+  withdrawn and hidden proposals (`state`, `hidden_reason`), the comments file every comment
+  with its `state`, public `hidden_reason` and `proposal_state`; a deleted comment's text stays
+  erased. The staff columns come after the public ones. The results, initiatives and budget
+  files are the same for both: they never hold hidden content.
+
+Rows are streamed from the database in batches (`yield_per`, a server-side cursor on
+PostgreSQL), so a large export never holds all rows in memory. Anonymised ballots are listed
+by their random code, never in the order they were cast (services.budget_results).
 
 Who may download (`may_download`): moderators everything, always. Ballots, budget results and
 the pabulib file are what makes a result reproducible, so they are public as soon as the
@@ -54,12 +49,17 @@ from __future__ import annotations
 import csv
 import enum
 import io
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from babel.dates import get_timezone
+from babel.numbers import get_currency_symbol
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, select
+from sqlalchemy import BigInteger, ColumnElement, Select, cast, select
 
 from participation.extensions import db
 from participation.models import (
@@ -70,19 +70,23 @@ from participation.models import (
     CommentState,
     Consultation,
     Initiative,
+    Override,
     Proposal,
     ProposalState,
     Tally,
     TallyEntry,
     User,
 )
-from participation.services import audit, pabulib
+from participation.services import audit, budget_results, pabulib
+from participation.services.answers import ANSWER_LABELS
 from participation.services.errors import DomainError, NotFound
+from participation.services.promotion import STATUS_LABELS
 
 BATCH_SIZE = 500
 DELETED_AUTHOR = "deleted participant"
 BYTE_ORDER_MARK = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+GERMAN = "de"
 
 
 class ExportKind(enum.Enum):
@@ -105,63 +109,159 @@ class Dialect(enum.Enum):
 
 
 DELIMITERS = {Dialect.COMMA: ",", Dialect.EXCEL_DE: ";"}
+FILE_SUFFIXES = {Dialect.COMMA: "", Dialect.EXCEL_DE: "-excel"}
 
-HEADERS: dict[ExportKind, tuple[str, ...]] = {
+
+class Audience(enum.Enum):
+    """Who a file is for, which decides whether it may hold hidden content."""
+
+    PUBLIC = "public"
+    STAFF = "staff"
+
+
+class Format(enum.Enum):
+    """What a column holds, which decides how each variant writes it."""
+
+    TEXT = "text"
+    NUMBER = "number"  # ids and counts
+    CENTS = "cents"  # money, in cents
+    TIME = "time"
+    YES_NO = "yes_no"
+    CHOICE = "choice"  # an enum value
+    AUTHOR = "author"  # a display name; None for a deleted account
+    IDS = "ids"  # a list of ids
+
+
+@dataclass(frozen=True)
+class Column:
+    """`name` is the comma variant's header, `title` the German one; a money column's title
+    holds `%(currency)s`. `labels` are the German words of a CHOICE column's values."""
+
+    name: str
+    title: Any
+    format: Format = Format.TEXT
+    labels: Mapping[enum.Enum, Any] | None = None
+    staff_only: bool = False
+
+
+PROPOSAL_STATE_LABELS = {
+    ProposalState.PUBLISHED: _l("Published"),
+    ProposalState.WITHDRAWN: _l("Withdrawn"),
+    ProposalState.HIDDEN: _l("Hidden"),
+}
+COMMENT_STATE_LABELS = {
+    CommentState.PUBLISHED: _l("Published"),
+    CommentState.DELETED: _l("Deleted"),
+    CommentState.HIDDEN: _l("Hidden"),
+}
+OVERRIDE_LABELS = {
+    Override.FUND: _l("Funded by the moderators' decision"),
+    Override.DROP: _l("Dropped by the moderators' decision"),
+}
+
+_ID = Column("id", _l("ID"), Format.NUMBER)
+_PROPOSAL_ID = Column("proposal_id", _l("Proposal ID"), Format.NUMBER)
+_TITLE = Column("title", _l("Title"))
+_AUTHOR = Column("author_name", _l("Written by"), Format.AUTHOR)
+_CATEGORY = Column("category", _l("Category"))
+_ESTIMATED_COST = Column("estimated_cost_cents", _l("Estimated cost (%(currency)s)"), Format.CENTS)
+_CURRENCY = Column("currency", _l("Currency"))
+_SUPPORTS = Column("supports", _l("Supports"), Format.NUMBER)
+_COMMENTS = Column("comments", _l("Comments"), Format.NUMBER)
+_ANSWER = Column("answer", _l("Answer"), Format.CHOICE, ANSWER_LABELS)
+_HIDDEN_REASON = Column("hidden_reason", _l("Reason for hiding"), staff_only=True)
+
+COLUMNS: dict[ExportKind, tuple[Column, ...]] = {
     ExportKind.RESULTS: (
-        "rank",
-        "proposal_id",
-        "title",
-        "author_name",
-        "category",
-        "estimated_cost",
-        "supports",
-        "comments",
-        "answer",
-        "selected",
-        "initiative_id",
-        "initiative_status",
+        Column("rank", _l("Rank"), Format.NUMBER),
+        _PROPOSAL_ID,
+        _TITLE,
+        _AUTHOR,
+        _CATEGORY,
+        _ESTIMATED_COST,
+        _CURRENCY,
+        _SUPPORTS,
+        _COMMENTS,
+        _ANSWER,
+        Column("selected", _l("Winner"), Format.YES_NO),
+        Column("initiative_id", _l("Initiative ID"), Format.NUMBER),
+        Column("initiative_status", _l("Initiative status"), Format.CHOICE, STATUS_LABELS),
     ),
     ExportKind.PROPOSALS: (
-        "id",
-        "title",
-        "body",
-        "author_name",
-        "category",
-        "estimated_cost",
-        "state",
-        "answer",
-        "answer_text",
-        "supports",
-        "comments",
-        "created_at",
+        _ID,
+        _TITLE,
+        Column("body", _l("Text")),
+        _AUTHOR,
+        _CATEGORY,
+        _ESTIMATED_COST,
+        _CURRENCY,
+        Column("state", _l("Status"), Format.CHOICE, PROPOSAL_STATE_LABELS),
+        _ANSWER,
+        Column("answer_text", _l("Answer text")),
+        _SUPPORTS,
+        _COMMENTS,
+        Column("created_at", _l("Submitted at"), Format.TIME),
+        _HIDDEN_REASON,
     ),
-    ExportKind.COMMENTS: ("id", "proposal_id", "parent_id", "author_name", "body", "created_at"),
+    ExportKind.COMMENTS: (
+        _ID,
+        _PROPOSAL_ID,
+        Column("parent_id", _l("Reply to comment (ID)"), Format.NUMBER),
+        _AUTHOR,
+        Column("body", _l("Text")),
+        Column("created_at", _l("Written at"), Format.TIME),
+        Column("state", _l("Status"), Format.CHOICE, COMMENT_STATE_LABELS, staff_only=True),
+        _HIDDEN_REASON,
+        Column(
+            "proposal_state",
+            _l("Proposal status"),
+            Format.CHOICE,
+            PROPOSAL_STATE_LABELS,
+            staff_only=True,
+        ),
+    ),
     ExportKind.INITIATIVES: (
-        "id",
-        "proposal_id",
-        "title",
-        "responsible_body",
-        "allocated_budget",
-        "status",
-        "progress_percent",
-        "updated_at",
+        _ID,
+        _PROPOSAL_ID,
+        _TITLE,
+        Column("responsible_body", _l("Responsible body")),
+        Column("allocated_budget_cents", _l("Allocated budget (%(currency)s)"), Format.CENTS),
+        _CURRENCY,
+        Column("status", _l("State of work"), Format.CHOICE, STATUS_LABELS),
+        Column("progress_percent", _l("Progress in percent"), Format.NUMBER),
+        Column("updated_at", _l("Last changed at"), Format.TIME),
     ),
-    ExportKind.BALLOTS: ("ballot_code", "project_ids"),
+    ExportKind.BALLOTS: (
+        Column("ballot_code", _l("Ballot code")),
+        Column("project_ids", _l("Chosen projects (IDs)"), Format.IDS),
+    ),
     ExportKind.BUDGET_RESULTS: (
-        "proposal_id",
-        "title",
-        "category",
-        "cost",
-        "approvals",
-        "funded_by_rule",
-        "position",
-        "share_per_supporter_cents",
-        "override",
-        "override_reason",
-        "funded",
-        "funded_by_comparison",
+        _PROPOSAL_ID,
+        _TITLE,
+        _CATEGORY,
+        Column("cost_cents", _l("Cost (%(currency)s)"), Format.CENTS),
+        _CURRENCY,
+        Column("approvals", _l("Approvals"), Format.NUMBER),
+        Column("funded_by_rule", _l("Funded by the rule"), Format.YES_NO),
+        Column("position", _l("Place in the rule's order"), Format.NUMBER),
+        Column(
+            "share_per_supporter_cents",
+            _l("Paid per supporter at most (%(currency)s)"),
+            Format.CENTS,
+        ),
+        Column("override", _l("Moderators' decision"), Format.CHOICE, OVERRIDE_LABELS),
+        Column("override_reason", _l("Reason for the decision")),
+        Column("funded", _l("Funded"), Format.YES_NO),
+        Column("funded_by_comparison", _l("Funded by the comparison rule"), Format.YES_NO),
     ),
 }
+
+
+def columns(kind: ExportKind, audience: Audience) -> tuple[Column, ...]:
+    """The columns of one export for this audience: the staff's add theirs at the end."""
+    return tuple(
+        column for column in COLUMNS[kind] if audience is Audience.STAFF or not column.staff_only
+    )
 
 
 # Cells
@@ -174,39 +274,122 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def _timestamp(value: datetime | None) -> str | None:
-    if value is None:
-        return None
+def _utc(value: datetime) -> datetime:
     # SQLite hands back naive datetimes; every stored time is UTC.
-    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return aware.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return _timestamp(value)
-    return neutralise(value)
+def _iso_utc(value: datetime) -> str:
+    return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _decimal_comma(cents: int) -> str:
+    """Cents as currency units, the way German Excel reads a number: `-1234,05`. Written from
+    the number, so that a minus sign is never taken for the start of a formula."""
+    sign = "-" if cents < 0 else ""
+    units, rest = divmod(abs(cents), 100)
+    return f"{sign}{units},{rest:02d}"
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _enum_value(value: enum.Enum) -> str:
+    return value.value
+
+
+Writer = Callable[[Any], Any]
+
+
+class CellWriter:
+    """How one variant writes the header and each kind of cell.
+
+    The German words are looked up by `header` and `writers`, before the first row, in German
+    whatever the reader's language.
+    """
+
+    def __init__(self, dialect: Dialect, currency: str, time_zone: str = "UTC") -> None:
+        self.dialect = dialect
+        self.delimiter = DELIMITERS[dialect]
+        self.german = dialect is Dialect.EXCEL_DE
+        self.currency_symbol = get_currency_symbol(currency, locale=GERMAN)
+        self.time_zone: tzinfo = get_timezone(time_zone)
+
+    def header(self, columns: Sequence[Column]) -> list[str]:
+        if not self.german:
+            return [column.name for column in columns]
+        with force_locale(GERMAN):
+            return [self._title(column) for column in columns]
+
+    def _title(self, column: Column) -> str:
+        if column.format is Format.CENTS:
+            return str(column.title) % {"currency": self.currency_symbol}
+        return str(column.title)
+
+    def writers(self, columns: Sequence[Column]) -> list[Writer]:
+        """One function per column, from the stored value to the cell."""
+        with force_locale(GERMAN):
+            return [self._writer(column) for column in columns]
+
+    def _writer(self, column: Column) -> Writer:
+        write = self._german(column) if self.german else self._comma(column)
+        if column.format is Format.AUTHOR:  # None is a deleted account, not an empty cell
+            return write
+        return lambda value: "" if value is None else write(value)
+
+    def _comma(self, column: Column) -> Writer:
+        return {
+            Format.TEXT: neutralise,
+            Format.NUMBER: _same,
+            Format.CENTS: _same,
+            Format.TIME: _iso_utc,
+            Format.YES_NO: lambda flag: "true" if flag else "false",
+            Format.CHOICE: _enum_value,
+            Format.AUTHOR: lambda name: neutralise(name or DELETED_AUTHOR),
+            Format.IDS: lambda ids: ",".join(map(str, ids)),
+        }[column.format]
+
+    def _german(self, column: Column) -> Writer:
+        yes, no, deleted = str(_l("Yes")), str(_l("No")), str(_l("deleted participant"))
+        words = {value: str(label) for value, label in (column.labels or {}).items()}
+        return {
+            Format.TEXT: neutralise,
+            Format.NUMBER: _same,
+            Format.CENTS: _decimal_comma,
+            Format.TIME: self._local_time,
+            Format.YES_NO: lambda flag: yes if flag else no,
+            Format.CHOICE: words.__getitem__,
+            Format.AUTHOR: lambda name: neutralise(name or deleted),
+            # German Excel would read "12,15" as a number.
+            Format.IDS: lambda ids: "; ".join(map(str, ids)),
+        }[column.format]
+
+    def _local_time(self, value: datetime) -> str:
+        return _utc(value).astimezone(self.time_zone).strftime("%d.%m.%Y %H:%M")
+
+
+def site_time_zone() -> str:
+    """The site's time zone, in which the German-Excel files give times (as the pages do)."""
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
 def encode_rows(
-    header: Sequence[str], batches: Iterable[Iterable[Sequence[Any]]], dialect: Dialect
+    columns: Sequence[Column], batches: Iterable[Iterable[Sequence[Any]]], writer: CellWriter
 ) -> Iterator[str]:
     """The CSV text in chunks: the byte order mark and header first, then one chunk a batch."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=DELIMITERS[dialect], lineterminator="\r\n")
+    output = csv.writer(buffer, delimiter=writer.delimiter, lineterminator="\r\n")
     buffer.write(BYTE_ORDER_MARK)
-    writer.writerow(header)
+    output.writerow(writer.header(columns))
+    cells = writer.writers(columns)
     yield buffer.getvalue()
     for batch in batches:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows([_cell(value) for value in row] for row in batch)
+        output.writerows(
+            [write(value) for write, value in zip(cells, row, strict=True)] for row in batch
+        )
         chunk = buffer.getvalue()
         if chunk:
             yield chunk
@@ -221,19 +404,12 @@ def _batches(statement: Select) -> Iterator[Sequence[Any]]:
         result.close()
 
 
-def _author_name(name: str | None) -> str:
-    """A deleted account has no row or, as a tombstone, an empty name."""
-    return name or DELETED_AUTHOR
+def _cents(units: ColumnElement[int]) -> ColumnElement[int]:
+    """Whole currency units (budgets, costs) as cents, in 64 bits: 2 billion euros fit."""
+    return cast(units, BigInteger) * 100
 
 
-def _batches_with_authors(statement: Select, column: int) -> Iterator[list[tuple]]:
-    """Like _batches, with the author's display name in `column` (None for a deleted account)
-    written out."""
-    for batch in _batches(statement):
-        yield [(*row[:column], _author_name(row[column]), *row[column + 1 :]) for row in batch]
-
-
-# The four exports
+# The exports
 
 
 def ranking_order() -> tuple:
@@ -241,14 +417,15 @@ def ranking_order() -> tuple:
     return (Proposal.support_count.desc(), Proposal.created_at.asc(), Proposal.id.asc())
 
 
-def _results_batches(consultation_id: int) -> Iterator[list[tuple]]:
+def _results_batches(consultation: Consultation, audience: Audience) -> Iterator[list[tuple]]:
+    """The published proposals, ranked; the same for every audience."""
     statement = (
         select(
             Proposal.id,
             Proposal.title,
             User.display_name,
             Category.name,
-            Proposal.estimated_cost,
+            _cents(Proposal.estimated_cost),
             Proposal.support_count,
             Proposal.comment_count,
             Proposal.answer,
@@ -260,18 +437,20 @@ def _results_batches(consultation_id: int) -> Iterator[list[tuple]]:
         .outerjoin(Category, Category.id == Proposal.category_id)
         .outerjoin(Initiative, Initiative.proposal_id == Proposal.id)
         .where(
-            Proposal.consultation_id == consultation_id,
+            Proposal.consultation_id == consultation.id,
             Proposal.state == ProposalState.PUBLISHED,
         )
         .order_by(*ranking_order())
     )
+    currency = consultation.currency
     rank = 0
-    for batch in _batches_with_authors(statement, 2):
-        yield [(rank + number, *row) for number, row in enumerate(batch, start=1)]
+    for batch in _batches(statement):
+        yield [(rank + number, *row[:5], currency, *row[5:]) for number, row in enumerate(batch, 1)]
         rank += len(batch)
 
 
-def _proposals_batches(consultation_id: int) -> Iterator[list[tuple]]:
+def _proposals_batches(consultation: Consultation, audience: Audience) -> Iterator[list[tuple]]:
+    """Published proposals; for the staff also the withdrawn and hidden ones."""
     statement = (
         select(
             Proposal.id,
@@ -279,26 +458,30 @@ def _proposals_batches(consultation_id: int) -> Iterator[list[tuple]]:
             Proposal.body,
             User.display_name,
             Category.name,
-            Proposal.estimated_cost,
+            _cents(Proposal.estimated_cost),
             Proposal.state,
             Proposal.answer,
             Proposal.answer_text,
             Proposal.support_count,
             Proposal.comment_count,
             Proposal.created_at,
+            Proposal.hidden_reason,
         )
         .outerjoin(User, User.id == Proposal.author_id)
         .outerjoin(Category, Category.id == Proposal.category_id)
-        .where(
-            Proposal.consultation_id == consultation_id,
-            Proposal.state != ProposalState.HIDDEN,
-        )
+        .where(Proposal.consultation_id == consultation.id)
         .order_by(Proposal.created_at.asc(), Proposal.id.asc())
     )
-    return _batches_with_authors(statement, 3)
+    if audience is Audience.PUBLIC:
+        statement = statement.where(Proposal.state == ProposalState.PUBLISHED)
+    currency = consultation.currency
+    for batch in _batches(statement):
+        yield [(*row[:6], currency, *row[6:]) for row in batch]
 
 
-def _comments_batches(consultation_id: int) -> Iterator[list[tuple]]:
+def _comments_batches(consultation: Consultation, audience: Audience) -> Iterator[list[tuple]]:
+    """Published comments of published proposals; for the staff every comment, a deleted one
+    without its text."""
     statement = (
         select(
             Comment.id,
@@ -307,50 +490,61 @@ def _comments_batches(consultation_id: int) -> Iterator[list[tuple]]:
             User.display_name,
             Comment.body,
             Comment.created_at,
+            Comment.state,
+            Comment.hidden_reason,
+            Proposal.state,
         )
         .join(Proposal, Proposal.id == Comment.proposal_id)
         .outerjoin(User, User.id == Comment.author_id)
-        .where(
-            Proposal.consultation_id == consultation_id,
-            Proposal.state != ProposalState.HIDDEN,
-            Comment.state == CommentState.PUBLISHED,
-        )
+        .where(Proposal.consultation_id == consultation.id)
         .order_by(Comment.created_at.asc(), Comment.id.asc())
     )
-    return _batches_with_authors(statement, 3)
+    if audience is Audience.PUBLIC:
+        statement = statement.where(
+            Proposal.state == ProposalState.PUBLISHED, Comment.state == CommentState.PUBLISHED
+        )
+    for batch in _batches(statement):
+        yield [
+            (*row[:4], "" if row[6] is CommentState.DELETED else row[4], *row[5:]) for row in batch
+        ]
 
 
-def _initiatives_batches(consultation_id: int) -> Iterator[Sequence[Any]]:
+def _initiatives_batches(consultation: Consultation, audience: Audience) -> Iterator[list[tuple]]:
+    """Initiatives of proposals that are not hidden; the same for every audience."""
     statement = (
         select(
             Initiative.id,
             Initiative.proposal_id,
             Initiative.title,
             Initiative.responsible_body,
-            Initiative.allocated_budget,
+            _cents(Initiative.allocated_budget),
             Initiative.status,
             Initiative.progress_percent,
             Initiative.updated_at,
         )
         .join(Proposal, Proposal.id == Initiative.proposal_id)
         .where(
-            Initiative.consultation_id == consultation_id,
+            Initiative.consultation_id == consultation.id,
             Proposal.state != ProposalState.HIDDEN,
         )
         .order_by(Initiative.id.asc())
     )
-    return _batches(statement)
+    currency = consultation.currency
+    for batch in _batches(statement):
+        yield [(*row[:5], currency, *row[5:]) for row in batch]
 
 
-def _ballots_batches(consultation_id: int) -> Iterator[list[tuple]]:
+def _ballots_batches(consultation: Consultation, audience: Audience) -> Iterator[list[tuple]]:
+    """Every ballot by its code (never in the order they were cast) with what the count sees
+    of it: choices of proposals that are hidden, withdrawn or without a cost are left out."""
     statement = (
         select(Ballot.id, Ballot.code)
-        .where(Ballot.consultation_id == consultation_id)
-        .order_by(Ballot.id.asc())
+        .where(Ballot.consultation_id == consultation.id)
+        .order_by(budget_results.code_order())
     )
     for batch in _batches(statement):
         ids = [ballot_id for ballot_id, _code in batch]
-        chosen: dict[int, list[str]] = {ballot_id: [] for ballot_id in ids}
+        chosen: dict[int, list[int]] = {ballot_id: [] for ballot_id in ids}
         for ballot_id, proposal_id in db.session.execute(
             select(BallotChoice.ballot_id, BallotChoice.proposal_id)
             .join(Proposal, Proposal.id == BallotChoice.proposal_id)
@@ -361,17 +555,20 @@ def _ballots_batches(consultation_id: int) -> Iterator[list[tuple]]:
             )
             .order_by(Proposal.created_at.asc(), Proposal.id.asc())
         ):
-            chosen[ballot_id].append(str(proposal_id))
-        yield [(code, ",".join(chosen[ballot_id])) for ballot_id, code in batch]
+            chosen[ballot_id].append(proposal_id)
+        yield [(code, chosen[ballot_id]) for ballot_id, code in batch]
 
 
-def _budget_results_batches(consultation_id: int) -> Iterator[list[tuple]]:
+def _budget_results_batches(
+    consultation: Consultation, audience: Audience
+) -> Iterator[list[tuple]]:
+    """The counted projects that are not hidden: the rule's choices first in their order."""
     statement = (
         select(
             Proposal.id,
             Proposal.title,
             Category.name,
-            TallyEntry.cost,
+            _cents(TallyEntry.cost),
             TallyEntry.approvals,
             TallyEntry.funded_by_rule,
             TallyEntry.position,
@@ -383,7 +580,7 @@ def _budget_results_batches(consultation_id: int) -> Iterator[list[tuple]]:
         .join(Tally, Tally.id == TallyEntry.tally_id)
         .join(Proposal, Proposal.id == TallyEntry.proposal_id)
         .outerjoin(Category, Category.id == Proposal.category_id)
-        .where(Tally.consultation_id == consultation_id, Proposal.state != ProposalState.HIDDEN)
+        .where(Tally.consultation_id == consultation.id, Proposal.state != ProposalState.HIDDEN)
         .order_by(
             TallyEntry.position.is_(None),
             TallyEntry.position.asc(),
@@ -391,11 +588,12 @@ def _budget_results_batches(consultation_id: int) -> Iterator[list[tuple]]:
             Proposal.id.asc(),
         )
     )
+    currency = consultation.currency
     for batch in _batches(statement):
         rows = []
         for row in batch:
             entry = TallyEntry(funded_by_rule=row[5], override=row[8])
-            rows.append((*row[:10], entry.funded, row[10]))
+            rows.append((*row[:4], currency, *row[4:10], entry.funded, row[10]))
         yield rows
 
 
@@ -410,10 +608,25 @@ _BATCHES = {
 
 
 def rows(
-    kind: ExportKind, consultation: Consultation, dialect: Dialect = Dialect.COMMA
+    kind: ExportKind,
+    consultation: Consultation,
+    dialect: Dialect = Dialect.COMMA,
+    *,
+    audience: Audience,
 ) -> Iterator[str]:
-    """The CSV lines of one export: the header, then the rows a batch at a time."""
-    return encode_rows(HEADERS[kind], _BATCHES[kind](consultation.id), dialect)
+    """The CSV lines of one export for this audience: the header, then the rows a batch at a
+    time. Every batch function gives the staff's columns; the public file drops theirs."""
+    every = COLUMNS[kind]
+    kept = [
+        index
+        for index, column in enumerate(every)
+        if audience is Audience.STAFF or not column.staff_only
+    ]
+    batches = _BATCHES[kind](consultation, audience)
+    if len(kept) < len(every):
+        batches = ([tuple(row[index] for index in kept) for row in batch] for batch in batches)
+    writer = CellWriter(dialect, consultation.currency, site_time_zone())
+    return encode_rows([every[index] for index in kept], batches, writer)
 
 
 # What the download and the command line share
@@ -427,12 +640,19 @@ def find_consultation(slug: str) -> Consultation:
     return consultation
 
 
-def filename(consultation: Consultation, kind: ExportKind) -> str:
-    return f"{consultation.slug}-{kind.value}.csv"
+def filename(consultation: Consultation, kind: ExportKind, dialect: Dialect) -> str:
+    """`radwege-results.csv` for programs, `radwege-results-excel.csv` for German Excel: the
+    two variants never overwrite each other in a downloads folder."""
+    return f"{consultation.slug}-{kind.value}{FILE_SUFFIXES[dialect]}.csv"
 
 
 def _is_moderator(viewer: User | None) -> bool:
     return bool(viewer is not None and viewer.is_authenticated and viewer.is_moderator)
+
+
+def audience_for(viewer: User | None) -> Audience:
+    """Moderators get the staff files, everybody else the public ones."""
+    return Audience.STAFF if _is_moderator(viewer) else Audience.PUBLIC
 
 
 def results_published(consultation: Consultation) -> bool:
@@ -480,15 +700,24 @@ def export(
     dialect: Dialect,
     actor: User | None,
     via: str | None = None,
+    *,
+    audience: Audience,
 ) -> Iterator[bytes]:
-    """Record who exported what, then the file's bytes, streamed.
+    """Record who exported what for whom, then the file's bytes, streamed.
 
     The event is committed before the first row is read, so that it is kept even when the
     download is interrupted. Raises DomainError when there is nothing to export.
     """
     check_available(consultation, kind)
-    _record(consultation, f"export.{kind.value}", actor, via, dialect=dialect.value)
-    chunks = rows(kind, consultation, dialect)
+    _record(
+        consultation,
+        f"export.{kind.value}",
+        actor,
+        via,
+        dialect=dialect.value,
+        audience=audience.value,
+    )
+    chunks = rows(kind, consultation, dialect, audience=audience)
     db.session.commit()
     return (chunk.encode("utf-8") for chunk in chunks)
 
@@ -500,7 +729,8 @@ def pabulib_filename(consultation: Consultation) -> str:
 def export_pabulib(
     consultation: Consultation, actor: User | None, via: str | None = None
 ) -> Iterator[bytes]:
-    """The budget consultation as a pabulib file (services.pabulib), recorded like the CSVs."""
+    """The budget consultation as a pabulib file (services.pabulib), recorded like the CSVs.
+    It holds no hidden content, so it is the same for every audience."""
     check_available(consultation, None)
     _record(consultation, "export.pabulib", actor, via)
     text = pabulib.export_text(consultation)

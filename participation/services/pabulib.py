@@ -23,10 +23,12 @@ vote type (the cumulative Zürich file parses); `to_election` refuses all but `a
 The database side (`election_data`, `export_text`, `import_file`) turns a budget consultation
 into a file and back:
 
-- Exported project ids are the proposal ids; voters are identified by their ballot code only,
-  never by account. Rule names in META: greedy -> `greedy`, equal_shares -> `equalshares/add1`,
-  equal_shares_greedy -> `equalshares/add1-greedy` (the last is not a pabulib name; pabulib has
-  no name for the combination). `min_project_score_threshold` is the consultation's
+- Exported project ids are the proposal ids; voters are identified by their random ballot code
+  only, never by account or ballot id, and listed in the order of their codes, never in the
+  order they voted (an imported election keeps the voter ids of its file). Rule names in META:
+  greedy -> `greedy`, equal_shares -> `equalshares/add1`, equal_shares_greedy ->
+  `equalshares/add1-greedy` (the last is not a pabulib name; pabulib has no name for the
+  combination). `min_project_score_threshold` is the consultation's
   `min_approvals`, `max_sum_cost` its ballot limit when a ballot may use only a share of the
   budget, `selected` the final outcome (overrides included) once a tally exists.
 - An import creates a closed budget consultation with one published proposal per project and
@@ -436,31 +438,18 @@ def write(
 def election_data(consultation: Consultation) -> tuple[dict, list[dict], list[dict]]:
     """META, PROJECTS and VOTES of a budget consultation, ready for `write`.
 
-    The projects and ballots are those the count sees (services.budget_results): published
-    proposals with a cost; a ballot's choices of other proposals are left out, the ballot
-    itself stays (an empty ballot is a voter too).
+    The projects and ballots are those the count sees, in the order it reads them
+    (services.budget_results): published proposals with a cost; a ballot's choices of other
+    proposals are left out, the ballot itself stays (an empty ballot is a voter too). The
+    ballots are listed by code, never in the order they were cast.
     """
     from participation.services import budget_results
 
     projects = budget_results.projects_of(consultation)
-    position = {proposal.id: index for index, proposal in enumerate(projects)}
-    ballots = db.session.execute(
-        db.select(Ballot.id, Ballot.code)
-        .where(Ballot.consultation_id == consultation.id)
-        .order_by(Ballot.id)
-    ).all()
-    chosen: dict[int, list[int]] = {ballot_id: [] for ballot_id, _code in ballots}
-    for ballot_id, proposal_id in db.session.execute(
-        db.select(BallotChoice.ballot_id, BallotChoice.proposal_id)
-        .join(Ballot, Ballot.id == BallotChoice.ballot_id)
-        .where(Ballot.consultation_id == consultation.id)
-    ):
-        if proposal_id in position:
-            chosen[ballot_id].append(proposal_id)
-    approvals = dict.fromkeys(position, 0)
-    for choices in chosen.values():
-        choices.sort(key=position.__getitem__)
-        for proposal_id in choices:
+    ballots = budget_results.ballots_of(consultation, projects)
+    approvals = dict.fromkeys((proposal.id for proposal in projects), 0)
+    for _code, chosen in ballots:
+        for proposal_id in chosen:
             approvals[proposal_id] += 1
 
     tally_row = budget_results.tally_of(consultation)
@@ -483,7 +472,7 @@ def election_data(consultation: Consultation) -> tuple[dict, list[dict], list[di
         if funded is not None:
             row["selected"] = funded.get(proposal.id, False)
         project_rows.append(row)
-    vote_rows = [{"voter_id": code, "vote": chosen[ballot_id]} for ballot_id, code in ballots]
+    vote_rows = [{"voter_id": code, "vote": chosen} for code, chosen in ballots]
     return _meta_of(consultation), project_rows, vote_rows
 
 
