@@ -6,7 +6,7 @@ import re
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from participation.extensions import db
@@ -185,22 +185,31 @@ def fresh_app(backend, database_url, tmp_path):
 
 def test_upgrading_makes_the_authors_of_earlier_proposals_follow_them(fresh_app):
     """Down to the revision before follows existed, a proposal is written; the upgrade then
-    makes its author follow it."""
+    makes its author follow it. The rows are written with SQL: the models of today have
+    columns that this old schema does not."""
+    now = "'2026-01-02 03:04:05'"
     with fresh_app.app_context():
         upgrade()
-        downgrade(revision="5c8afd0f48af")  # before follows existed
-        author = User(email="a@example.org", display_name="A", password_hash="-")
-        consultation = Consultation(slug="c", title="C", phase=Phase.COLLECTING)
-        proposal = Proposal(consultation=consultation, author=author, title="P", body="B")
-        db.session.add(proposal)
+        downgrade(revision="5c8afd0f48af")  # the revision before follows
+        for row in (
+            "INSERT INTO users (id, email, display_name, password_hash, role, account_type, "
+            f"is_blocked, session_token, created_at, updated_at) VALUES (7, 'a@example.org', "
+            f"'A', '-', 'citizen', 'person', false, 'token', {now}, {now})",
+            "INSERT INTO consultations (id, slug, title, summary, description, phase, "
+            "voting_method, currency, tally_rule, created_at, updated_at) VALUES (3, 'c', 'C', "
+            f"'', '', 'collecting', 'support', 'EUR', 'greedy', {now}, {now})",
+            "INSERT INTO proposals (id, consultation_id, author_id, title, body, state, answer, "
+            "support_count, comment_count, selected, created_at, updated_at) VALUES (11, 3, 7, "
+            f"'P', 'B', 'published', 'none', 0, 0, false, {now}, {now})",
+        ):
+            db.session.execute(text(row))
         db.session.commit()
-        expected = [(author.id, proposal.id)]
         db.session.remove()
 
         upgrade()
 
         rows = db.session.execute(select(Follow.user_id, Follow.proposal_id)).all()
-    assert [tuple(row) for row in rows] == expected
+    assert [tuple(row) for row in rows] == [(7, 11)]
 
 
 # The buttons
