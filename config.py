@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -46,7 +47,14 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    # A login (services.login_sessions) ends this many days after it began, with or without
+    # "stay logged in", whose cookie (Flask-Login's) lasts as long and is guarded like the
+    # session cookie.
+    LOGIN_SESSION_DAYS = max(1, int(os.environ.get("LOGIN_SESSION_DAYS", "30")))
+    REMEMBER_COOKIE_DURATION = timedelta(days=LOGIN_SESSION_DAYS)
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")

@@ -7,6 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from participation import create_app
 from participation.extensions import db, limiter
 from participation.models import AccountType, User
 from tests.conftest import csrf_token_from, login_with_csrf, make_app
@@ -413,3 +414,114 @@ def test_logout_with_csrf_accepts_the_token_of_the_page(csrf_client, factory):
 
     assert response.status_code == 302
     assert logged_in_user_id(csrf_client) is None
+
+
+# Sessions end on the server
+
+
+def shows_logout(client: FlaskClient) -> bool:
+    """Whether the client's cookies open a logged-in page (the header's log-out form)."""
+    return LOGOUT_FORM in client.get("/").get_data(as_text=True)
+
+
+def copy_of_the_cookies(client: FlaskClient, *names: str) -> FlaskClient:
+    """Another browser with the same cookies (all of them, or those named), as a thief has."""
+    copy = client.application.test_client()
+    for name in names or ("session", "remember_token"):
+        cookie = client.get_cookie(name)
+        if cookie is not None:
+            copy.set_cookie(name, cookie.value)
+    return copy
+
+
+def log_in_remembered(client: FlaskClient, email: str = "anna@example.org"):
+    return client.post("/account/login", data=login_form(email=email, remember="y"))
+
+
+def test_a_copied_session_cookie_works_while_the_session_lasts(client, auth, factory):
+    auth.login(factory.user().email)
+
+    assert shows_logout(copy_of_the_cookies(client))
+
+
+def test_a_copied_session_cookie_stops_working_at_logout(client, auth, factory):
+    auth.login(factory.user().email)
+    copy = copy_of_the_cookies(client)
+
+    auth.logout()
+
+    assert not shows_logout(copy)
+
+
+def test_a_copied_stay_logged_in_cookie_works_while_the_session_lasts(client, factory):
+    factory.user(email="anna@example.org")
+    log_in_remembered(client)
+
+    assert shows_logout(copy_of_the_cookies(client, "remember_token"))
+
+
+def test_a_copied_stay_logged_in_cookie_stops_working_at_logout(client, factory):
+    factory.user(email="anna@example.org")
+    log_in_remembered(client)
+    used_before = copy_of_the_cookies(client, "remember_token")
+    shows_logout(used_before)
+    unused_before = copy_of_the_cookies(client, "remember_token")
+
+    client.post("/account/logout")
+
+    assert not shows_logout(used_before)
+    assert not shows_logout(unused_before)
+
+
+def test_logging_out_on_one_device_keeps_the_other_logged_in(app, client, auth, factory):
+    user = factory.user(email="anna@example.org")
+    other_device = app.test_client()
+    other_device.post("/account/login", data=login_form())
+    auth.login(user.email)
+
+    auth.logout()
+
+    assert shows_logout(other_device)
+    assert not shows_logout(client)
+
+
+def _set_cookie_headers(response, name: str) -> list[str]:
+    return [
+        header for header in response.headers.getlist("Set-Cookie") if header.startswith(f"{name}=")
+    ]
+
+
+def test_the_stay_logged_in_cookie_is_samesite_lax_and_httponly(client, factory):
+    factory.user(email="anna@example.org")
+
+    [cookie] = _set_cookie_headers(log_in_remembered(client), "remember_token")
+
+    assert "SameSite=Lax" in cookie
+    assert "HttpOnly" in cookie
+    assert "Secure" not in cookie  # development and tests run on plain http://localhost
+
+
+def test_in_production_the_stay_logged_in_cookie_is_secure_like_the_session_cookie(
+    app, factory, monkeypatch
+):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "0123456789abcdef" * 4)
+    production = create_app(
+        {
+            "SECRET_KEY": "0123456789abcdef" * 4,
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "PUBLIC_URL": "https://town.example",
+            "SERVER_NAME": "localhost",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "TESTING": True,
+        }
+    )
+    factory.user(email="anna@example.org")
+
+    response = log_in_remembered(production.test_client())
+
+    [remember] = _set_cookie_headers(response, "remember_token")
+    [session] = _set_cookie_headers(response, "session")
+    assert {"Secure", "HttpOnly", "SameSite=Lax"} <= {part.strip() for part in remember.split(";")}
+    assert {"Secure", "HttpOnly", "SameSite=Lax"} <= {part.strip() for part in session.split(";")}

@@ -25,7 +25,7 @@ from participation.forms.auth import (
     ResetPasswordForm,
 )
 from participation.models import AccountType
-from participation.services import accounts
+from participation.services import accounts, login_sessions
 from participation.services.errors import InvalidLink, ValidationFailed
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
@@ -47,6 +47,7 @@ def register():
         except ValidationFailed as error:
             show_errors(form, error)
         else:
+            login_sessions.start(user)
             login_user(user)
             flash(
                 _("Welcome, %(name)s! Your account has been created.", name=user.display_name)
@@ -76,6 +77,7 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
+            login_sessions.start(user)
             login_user(user, remember=form.remember.data)
             flash(_("You are logged in."), "success")
             return redirect(safe_next_url())
@@ -89,6 +91,7 @@ def login():
 def logout():
     form = LogoutForm()
     if form.validate_on_submit():
+        login_sessions.end(current_user)
         logout_user()
         flash(_("You are logged out."), "info")
     return redirect(url_for("main.index"))
@@ -132,7 +135,7 @@ def confirm_email(token: str):
 @bp.post("/confirm/resend")
 @login_required
 @limiter.limit(_account_mail_limit)
-@limiter.limit(_account_mail_limit, key_func=lambda: f"user:{current_user.get_id()}")
+@limiter.limit(_account_mail_limit, key_func=lambda: f"user:{current_user.id}")
 def resend_confirmation():
     form = ResendConfirmationForm()
     if not form.validate_on_submit():

@@ -25,8 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from participation.extensions import db
 from participation.models import AccountType, Role, User
 from participation.models.base import utcnow
-from participation.models.user import new_session_token
-from participation.services import mail
+from participation.services import login_sessions, mail
 from participation.services.errors import InvalidLink, NotConfirmed, ValidationFailed
 
 MIN_PASSWORD_LENGTH = 12
@@ -323,7 +322,6 @@ def reset_password(token: str, password: str) -> User:
         .values(
             password_hash=hash_password(password),
             email_confirmed_at=user.email_confirmed_at or utcnow(),
-            session_token=new_session_token(),
             updated_at=utcnow(),
         )
         .execution_options(synchronize_session=False)
@@ -331,6 +329,7 @@ def reset_password(token: str, password: str) -> User:
     if not changed:
         db.session.rollback()
         raise InvalidLink(LINK_INVALID)
+    login_sessions.end_all(user)
     db.session.commit()
     db.session.refresh(user)
     return user
