@@ -60,8 +60,8 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
-    # Reset links and new confirmation links a visitor can ask for, per IP address and per
-    # e-mail address: nobody can flood someone's mailbox through the platform.
+    # Registrations, reset links and new confirmation links a visitor can ask for, per IP
+    # address and per e-mail address: nobody can flood someone's mailbox through the platform.
     ACCOUNT_MAIL_RATE_LIMIT = os.environ.get("ACCOUNT_MAIL_RATE_LIMIT", "5 per hour")
 
     # Links in e-mails start with this address (scheme, host and any path prefix), never with

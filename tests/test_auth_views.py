@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -10,8 +12,10 @@ from sqlalchemy import func, select
 from participation import create_app
 from participation.extensions import db, limiter
 from participation.models import AccountType, User
+from participation.services import mail
 from tests.conftest import csrf_token_from, login_with_csrf, make_app
 from tests.factories import Factory
+from tests.mailbox import mails_to
 
 PASSWORD = "a long enough passphrase"
 ENGLISH = {"Accept-Language": "en"}
@@ -72,32 +76,71 @@ def test_register_creates_an_account_with_an_argon2id_hash(app, client):
     assert user.password_hash.startswith("$argon2id$")
 
 
-def test_register_logs_the_new_user_in(app, client):
+def test_register_logs_nobody_in(app, client):
+    """Somebody registering with another person's address must not get in; so, to answer
+    alike, nobody is logged in by registering: they log in once they have the mail."""
     client.post("/account/register", data=registration())
 
-    [user] = users(app)
-    assert logged_in_user_id(client) == str(user.id)
-    assert LOGOUT_FORM in client.get("/").get_data(as_text=True)
+    assert logged_in_user_id(client) is None
+    assert LOGOUT_FORM not in client.get("/").get_data(as_text=True)
 
 
-def test_register_refuses_a_duplicate_email_ignoring_case(app, client, factory):
+def test_register_sends_to_the_page_that_says_where_the_link_went(client):
+    response = client.post("/account/register", data=registration(), headers=ENGLISH)
+
+    assert response.headers["Location"] == "/account/register/sent"
+    page = client.get("/account/register/sent", headers=ENGLISH).get_data(as_text=True)
+    assert "We have sent a link to anna@example.org." in page
+    assert 'href="/account/login"' in page
+
+
+def _answer(client: FlaskClient, email: str) -> tuple[int, str, str]:
+    """The status, the redirect and the page it leads to, with the address (and the random
+    CSRF token of each browser's session) blanked out."""
+    response = client.post("/account/register", data=registration(email=email), headers=ENGLISH)
+    page = client.get(response.headers["Location"], headers=ENGLISH).get_data(as_text=True)
+    page = re.sub(r'name="csrf_token" value="[^"]+"', "", page.replace(email, "ADDRESS"))
+    return response.status_code, response.headers["Location"], page
+
+
+def test_register_answers_the_same_whether_the_address_has_an_account_or_not(app, factory):
     factory.user(email="anna@example.org")
 
-    response = client.post("/account/register", data=registration(email="Anna@Example.org"))
+    taken = _answer(app.test_client(), "anna@example.org")
+    free = _answer(app.test_client(), "bruno@example.org")
 
-    assert response.status_code == 422
-    assert 'id="email-error"' in response.get_data(as_text=True)
-    assert user_count(app) == 1
+    assert taken == free
+    assert taken[0] == 302
 
 
-def test_register_explains_a_duplicate_email_in_english(client, factory):
+def test_register_with_an_address_that_has_an_account_creates_nothing(app, client, factory):
+    owner = factory.user(email="anna@example.org")
+
+    client.post("/account/register", data=registration(email="Anna@Example.org"))
+
+    assert [user.id for user in users(app)] == [owner.id]
+    assert logged_in_user_id(client) is None
+
+
+def test_register_with_an_address_that_has_an_account_mails_its_owner(app, client, factory):
     factory.user(email="anna@example.org")
 
-    response = client.post(
-        "/account/register", data=registration(email="ANNA@example.org"), headers=ENGLISH
-    )
+    client.post("/account/register", data=registration(email="ANNA@example.org"))
 
-    assert "An account with this e-mail address already exists." in response.get_data(as_text=True)
+    assert [row.purpose for row in mails_to(app, "anna@example.org")] == [mail.ACCOUNT_EXISTS]
+
+
+def test_register_mails_a_new_address_the_confirmation_link(app, client):
+    client.post("/account/register", data=registration())
+
+    assert [row.purpose for row in mails_to(app, "anna@example.org")] == [mail.CONFIRM_EMAIL]
+
+
+def test_the_sent_page_keeps_the_address_out_of_the_links(client):
+    """An address in a URL would end up in the server's access log."""
+    response = client.post("/account/register?next=/consultations/", data=registration())
+
+    assert "anna" not in response.headers["Location"]
 
 
 def test_register_refuses_a_password_under_twelve_characters(app, client):
