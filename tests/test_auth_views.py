@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -51,7 +52,7 @@ def user_count(app: Flask) -> int:
 
 
 def logged_in_user_id(client: FlaskClient) -> str | None:
-    """The account id in the session cookie (which holds "id:session token")."""
+    """The account id in the session cookie (which holds "id:token of the login")."""
     with client.session_transaction() as session:
         value = session.get("_user_id")
     return value.partition(":")[0] if value else None
@@ -568,3 +569,19 @@ def test_in_production_the_stay_logged_in_cookie_is_secure_like_the_session_cook
     [session] = _set_cookie_headers(response, "session")
     assert {"Secure", "HttpOnly", "SameSite=Lax"} <= {part.strip() for part in remember.split(";")}
     assert {"Secure", "HttpOnly", "SameSite=Lax"} <= {part.strip() for part in session.split(";")}
+
+
+def test_log_lines_name_accounts_by_id_only(client, factory, caplog):
+    """No address, password or token in a log line: logs travel further than the database."""
+    factory.user(email="anna@example.org")
+    caplog.set_level(logging.INFO, logger="participation")
+
+    client.post("/account/register", data=registration(email="anna@example.org"))
+    client.post("/account/register", data=registration(email="bruno@example.org"))
+    log_in_remembered(client)
+    token = client.get_cookie("remember_token").value.partition(":")[2].partition("|")[0]
+    client.post("/account/logout")
+
+    assert caplog.records, "the account services log what they do"
+    for secret in ("anna@", "bruno@", PASSWORD, Factory.PASSWORD, token):
+        assert secret not in caplog.text
