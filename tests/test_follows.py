@@ -6,7 +6,7 @@ import re
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from participation.extensions import db
@@ -188,8 +188,17 @@ def test_upgrading_makes_the_authors_of_earlier_proposals_follow_them(fresh_app)
     makes its author follow it."""
     with fresh_app.app_context():
         upgrade()
-        downgrade(revision="-1")
-        author = User(email="a@example.org", display_name="A", password_hash="-")
+        downgrade(revision="5c8afd0f48af")  # the revision before follows
+        # Its users table still has the session token that later revisions dropped.
+        db.session.execute(
+            text(
+                "INSERT INTO users (email, display_name, password_hash, role, account_type, "
+                "is_blocked, session_token, created_at, updated_at) VALUES ('a@example.org', 'A', "
+                "'-', 'citizen', 'person', false, 'token', '2026-01-02 03:04:05', "
+                "'2026-01-02 03:04:05')"
+            )
+        )
+        author = db.session.scalar(select(User))
         consultation = Consultation(slug="c", title="C", phase=Phase.COLLECTING)
         proposal = Proposal(consultation=consultation, author=author, title="P", body="B")
         db.session.add(proposal)
