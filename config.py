@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -46,14 +47,21 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    # A login (services.login_sessions) ends this many days after it began, with or without
+    # "stay logged in", whose cookie (Flask-Login's) lasts as long and is guarded like the
+    # session cookie.
+    LOGIN_SESSION_DAYS = max(1, int(os.environ.get("LOGIN_SESSION_DAYS", "30")))
+    REMEMBER_COOKIE_DURATION = timedelta(days=LOGIN_SESSION_DAYS)
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
-    # Reset links and new confirmation links a visitor can ask for, per IP address and per
-    # e-mail address: nobody can flood someone's mailbox through the platform.
+    # Registrations, reset links and new confirmation links a visitor can ask for, per IP
+    # address and per e-mail address: nobody can flood someone's mailbox through the platform.
     ACCOUNT_MAIL_RATE_LIMIT = os.environ.get("ACCOUNT_MAIL_RATE_LIMIT", "5 per hour")
     # Look-ups of a ballot by a code that no ballot has, per IP address (OpenStad locks out
     # after 20 wrong voting codes in 15 minutes); codes that are found do not count.

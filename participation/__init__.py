@@ -115,11 +115,18 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "info"
 
-    from participation.services.account_settings import user_for_session
+    from participation.services import login_sessions
 
-    # The cookie holds the id and the session token (User.get_id): a blocked or deleted
-    # account, or one whose sessions were ended, is logged out at its next request.
-    login_manager.user_loader(user_for_session)
+    # The cookies hold the account id and the token of a login session (User.get_id): a
+    # blocked or deleted account, or a login that was ended, is a visitor at its next request.
+    login_manager.user_loader(login_sessions.user_for)
+
+    @app.before_request
+    def load_the_login_first() -> None:
+        """Load the account before the view works, so the loader's note of the visit is
+        committed alone, never halfway through a view's changes."""
+        if request.endpoint != "static":
+            current_user._get_current_object()
 
 
 def _register_blueprints(app: Flask) -> None:

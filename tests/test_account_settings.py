@@ -1,5 +1,6 @@
 """A person's own settings: display name and language, a new password and a new e-mail address
-(both only with the current password), and the login sessions that a new password ends."""
+(both only with the current password). What a new password does to the logins of the account
+is in test_login_sessions.py."""
 
 from __future__ import annotations
 
@@ -39,40 +40,6 @@ def mails() -> list[OutboxMail]:
 
 def link_in(text: str) -> str:
     return re.search(r"http://localhost/account/email/confirm/(\S+)", text).group(1)
-
-
-# Sessions
-
-
-def test_a_session_of_the_account_loads_it(anna):
-    assert account_settings.user_for_session(anna.get_id()) is anna
-
-
-@pytest.mark.parametrize("session_id", ["", "abc", "1", "1:", ":token", "x:token"])
-def test_a_malformed_session_loads_nobody(anna, session_id):
-    assert account_settings.user_for_session(session_id) is None
-
-
-def test_a_session_with_another_token_loads_nobody(anna):
-    assert account_settings.user_for_session(f"{anna.id}:not-the-token") is None
-
-
-def test_a_session_of_the_bare_id_from_before_tokens_loads_nobody(anna):
-    assert account_settings.user_for_session(str(anna.id)) is None
-
-
-def test_a_blocked_account_loads_from_no_session(anna):
-    anna.is_blocked = True
-    db.session.commit()
-    assert account_settings.user_for_session(anna.get_id()) is None
-
-
-def test_ending_the_sessions_makes_old_cookies_useless(anna):
-    old = anna.get_id()
-    account_settings.end_sessions(anna)
-    db.session.commit()
-    assert account_settings.user_for_session(old) is None
-    assert account_settings.user_for_session(anna.get_id()) is anna
 
 
 # Display name and language
@@ -136,18 +103,6 @@ def test_a_wrong_current_and_a_short_new_password_are_both_reported(anna):
         "current_password",
         "password",
     }
-
-
-def test_a_new_password_ends_every_session(anna):
-    old = anna.get_id()
-    account_settings.change_password(anna, PASSWORD, NEW_PASSWORD)
-    assert account_settings.user_for_session(old) is None
-
-
-def test_a_password_reset_through_the_mailed_link_ends_every_session(anna):
-    old = anna.get_id()
-    accounts.reset_password(accounts.password_reset_token(anna), NEW_PASSWORD)
-    assert account_settings.user_for_session(old) is None
 
 
 def test_a_new_password_is_audited_without_the_password(anna):

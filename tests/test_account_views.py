@@ -406,3 +406,84 @@ def test_the_users_page_shows_a_deleted_account_as_deleted(app, client, auth, fa
     page = client.get("/moderation/users", headers=ENGLISH).get_data(as_text=True)
     assert "Deleted" in page and "deleted participant" in page
     assert f"/moderation/users/{anna.id}/delete" not in page
+
+
+# Logging out everywhere
+
+
+def test_the_devices_page_explains_log_out_everywhere(anna_client):
+    page = anna_client.get("/account/settings/sessions", headers=ENGLISH).get_data(as_text=True)
+
+    assert 'action="/account/settings/sessions/end"' in page
+    assert "Log out everywhere" in page
+
+
+def test_the_devices_page_counts_the_logins(app, anna_client, anna):
+    second_device(app, anna.email)
+
+    page = anna_client.get("/account/settings/sessions", headers=ENGLISH).get_data(as_text=True)
+
+    assert "You are logged in on 2 devices or browsers, this one included." in page
+
+
+def test_log_out_everywhere_ends_the_session_of_another_device(app, anna_client, anna):
+    other = second_device(app, anna.email)
+
+    anna_client.post("/account/settings/sessions/end")
+
+    assert not logged_in(other)
+
+
+def test_log_out_everywhere_ends_this_session_too(anna_client):
+    response = anna_client.post("/account/settings/sessions/end", headers=ENGLISH)
+
+    assert response.headers["Location"] == "/account/login"
+    assert not logged_in(anna_client)
+
+
+def test_log_out_everywhere_says_what_happened(anna_client):
+    response = anna_client.post(
+        "/account/settings/sessions/end", headers=ENGLISH, follow_redirects=True
+    )
+
+    assert "You are logged out on every device." in response.get_data(as_text=True)
+
+
+def test_log_out_everywhere_ends_a_stay_logged_in_cookie_of_another_device(app, anna_client, anna):
+    remembered = app.test_client()
+    remembered.post(
+        "/account/login", data={"email": anna.email, "password": PASSWORD, "remember": "y"}
+    )
+    cookie = remembered.get_cookie("remember_token")
+
+    anna_client.post("/account/settings/sessions/end")
+
+    fresh = app.test_client()  # only the remember cookie, as after closing the browser
+    fresh.set_cookie("remember_token", cookie.value)
+    assert not logged_in(fresh)
+
+
+def test_log_out_everywhere_needs_the_forms_token(csrf_client, anna):
+    token = csrf_token_from(csrf_client.get("/account/login").get_data(as_text=True))
+    csrf_client.post(
+        "/account/login", data={"email": anna.email, "password": PASSWORD, "csrf_token": token}
+    )
+
+    response = csrf_client.post("/account/settings/sessions/end")
+
+    assert response.status_code == 400
+    assert logged_in(csrf_client)
+
+
+def test_a_new_password_keeps_this_device_with_a_new_stay_logged_in_cookie(app, anna):
+    client = app.test_client()
+    client.post("/account/login", data={"email": anna.email, "password": PASSWORD, "remember": "y"})
+    old_cookie = client.get_cookie("remember_token").value
+
+    change_password(client)
+
+    assert logged_in(client)
+    assert client.get_cookie("remember_token").value != old_cookie
+    fresh = app.test_client()
+    fresh.set_cookie("remember_token", old_cookie)
+    assert not logged_in(fresh)

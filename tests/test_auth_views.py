@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from participation import create_app
 from participation.extensions import db, limiter
 from participation.models import AccountType, User
+from participation.services import mail
 from tests.conftest import csrf_token_from, login_with_csrf, make_app
 from tests.factories import Factory
+from tests.mailbox import mails_to
 
 PASSWORD = "a long enough passphrase"
 ENGLISH = {"Accept-Language": "en"}
@@ -46,7 +52,7 @@ def user_count(app: Flask) -> int:
 
 
 def logged_in_user_id(client: FlaskClient) -> str | None:
-    """The account id in the session cookie (which holds "id:session token")."""
+    """The account id in the session cookie (which holds "id:token of the login")."""
     with client.session_transaction() as session:
         value = session.get("_user_id")
     return value.partition(":")[0] if value else None
@@ -71,32 +77,71 @@ def test_register_creates_an_account_with_an_argon2id_hash(app, client):
     assert user.password_hash.startswith("$argon2id$")
 
 
-def test_register_logs_the_new_user_in(app, client):
+def test_register_logs_nobody_in(app, client):
+    """Somebody registering with another person's address must not get in; so, to answer
+    alike, nobody is logged in by registering: they log in once they have the mail."""
     client.post("/account/register", data=registration())
 
-    [user] = users(app)
-    assert logged_in_user_id(client) == str(user.id)
-    assert LOGOUT_FORM in client.get("/").get_data(as_text=True)
+    assert logged_in_user_id(client) is None
+    assert LOGOUT_FORM not in client.get("/").get_data(as_text=True)
 
 
-def test_register_refuses_a_duplicate_email_ignoring_case(app, client, factory):
+def test_register_sends_to_the_page_that_says_where_the_link_went(client):
+    response = client.post("/account/register", data=registration(), headers=ENGLISH)
+
+    assert response.headers["Location"] == "/account/register/sent"
+    page = client.get("/account/register/sent", headers=ENGLISH).get_data(as_text=True)
+    assert "We have sent a link to anna@example.org." in page
+    assert 'href="/account/login"' in page
+
+
+def _answer(client: FlaskClient, email: str) -> tuple[int, str, str]:
+    """The status, the redirect and the page it leads to, with the address (and the random
+    CSRF token of each browser's session) blanked out."""
+    response = client.post("/account/register", data=registration(email=email), headers=ENGLISH)
+    page = client.get(response.headers["Location"], headers=ENGLISH).get_data(as_text=True)
+    page = re.sub(r'name="csrf_token" value="[^"]+"', "", page.replace(email, "ADDRESS"))
+    return response.status_code, response.headers["Location"], page
+
+
+def test_register_answers_the_same_whether_the_address_has_an_account_or_not(app, factory):
     factory.user(email="anna@example.org")
 
-    response = client.post("/account/register", data=registration(email="Anna@Example.org"))
+    taken = _answer(app.test_client(), "anna@example.org")
+    free = _answer(app.test_client(), "bruno@example.org")
 
-    assert response.status_code == 422
-    assert 'id="email-error"' in response.get_data(as_text=True)
-    assert user_count(app) == 1
+    assert taken == free
+    assert taken[0] == 302
 
 
-def test_register_explains_a_duplicate_email_in_english(client, factory):
+def test_register_with_an_address_that_has_an_account_creates_nothing(app, client, factory):
+    owner = factory.user(email="anna@example.org")
+
+    client.post("/account/register", data=registration(email="Anna@Example.org"))
+
+    assert [user.id for user in users(app)] == [owner.id]
+    assert logged_in_user_id(client) is None
+
+
+def test_register_with_an_address_that_has_an_account_mails_its_owner(app, client, factory):
     factory.user(email="anna@example.org")
 
-    response = client.post(
-        "/account/register", data=registration(email="ANNA@example.org"), headers=ENGLISH
-    )
+    client.post("/account/register", data=registration(email="ANNA@example.org"))
 
-    assert "An account with this e-mail address already exists." in response.get_data(as_text=True)
+    assert [row.purpose for row in mails_to(app, "anna@example.org")] == [mail.ACCOUNT_EXISTS]
+
+
+def test_register_mails_a_new_address_the_confirmation_link(app, client):
+    client.post("/account/register", data=registration())
+
+    assert [row.purpose for row in mails_to(app, "anna@example.org")] == [mail.CONFIRM_EMAIL]
+
+
+def test_the_sent_page_keeps_the_address_out_of_the_links(client):
+    """An address in a URL would end up in the server's access log."""
+    response = client.post("/account/register?next=/consultations/", data=registration())
+
+    assert "anna" not in response.headers["Location"]
 
 
 def test_register_refuses_a_password_under_twelve_characters(app, client):
@@ -413,3 +458,130 @@ def test_logout_with_csrf_accepts_the_token_of_the_page(csrf_client, factory):
 
     assert response.status_code == 302
     assert logged_in_user_id(csrf_client) is None
+
+
+# Sessions end on the server
+
+
+def shows_logout(client: FlaskClient) -> bool:
+    """Whether the client's cookies open a logged-in page (the header's log-out form)."""
+    return LOGOUT_FORM in client.get("/").get_data(as_text=True)
+
+
+def copy_of_the_cookies(client: FlaskClient, *names: str) -> FlaskClient:
+    """Another browser with the same cookies (all of them, or those named), as a thief has."""
+    copy = client.application.test_client()
+    for name in names or ("session", "remember_token"):
+        cookie = client.get_cookie(name)
+        if cookie is not None:
+            copy.set_cookie(name, cookie.value)
+    return copy
+
+
+def log_in_remembered(client: FlaskClient, email: str = "anna@example.org"):
+    return client.post("/account/login", data=login_form(email=email, remember="y"))
+
+
+def test_a_copied_session_cookie_works_while_the_session_lasts(client, auth, factory):
+    auth.login(factory.user().email)
+
+    assert shows_logout(copy_of_the_cookies(client))
+
+
+def test_a_copied_session_cookie_stops_working_at_logout(client, auth, factory):
+    auth.login(factory.user().email)
+    copy = copy_of_the_cookies(client)
+
+    auth.logout()
+
+    assert not shows_logout(copy)
+
+
+def test_a_copied_stay_logged_in_cookie_works_while_the_session_lasts(client, factory):
+    factory.user(email="anna@example.org")
+    log_in_remembered(client)
+
+    assert shows_logout(copy_of_the_cookies(client, "remember_token"))
+
+
+def test_a_copied_stay_logged_in_cookie_stops_working_at_logout(client, factory):
+    factory.user(email="anna@example.org")
+    log_in_remembered(client)
+    used_before = copy_of_the_cookies(client, "remember_token")
+    shows_logout(used_before)
+    unused_before = copy_of_the_cookies(client, "remember_token")
+
+    client.post("/account/logout")
+
+    assert not shows_logout(used_before)
+    assert not shows_logout(unused_before)
+
+
+def test_logging_out_on_one_device_keeps_the_other_logged_in(app, client, auth, factory):
+    user = factory.user(email="anna@example.org")
+    other_device = app.test_client()
+    other_device.post("/account/login", data=login_form())
+    auth.login(user.email)
+
+    auth.logout()
+
+    assert shows_logout(other_device)
+    assert not shows_logout(client)
+
+
+def _set_cookie_headers(response, name: str) -> list[str]:
+    return [
+        header for header in response.headers.getlist("Set-Cookie") if header.startswith(f"{name}=")
+    ]
+
+
+def test_the_stay_logged_in_cookie_is_samesite_lax_and_httponly(client, factory):
+    factory.user(email="anna@example.org")
+
+    [cookie] = _set_cookie_headers(log_in_remembered(client), "remember_token")
+
+    assert "SameSite=Lax" in cookie
+    assert "HttpOnly" in cookie
+    assert "Secure" not in cookie  # development and tests run on plain http://localhost
+
+
+def test_in_production_the_stay_logged_in_cookie_is_secure_like_the_session_cookie(
+    app, factory, monkeypatch
+):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "0123456789abcdef" * 4)
+    production = create_app(
+        {
+            "SECRET_KEY": "0123456789abcdef" * 4,
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "PUBLIC_URL": "https://town.example",
+            "SERVER_NAME": "localhost",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "TESTING": True,
+        }
+    )
+    factory.user(email="anna@example.org")
+
+    response = log_in_remembered(production.test_client())
+
+    [remember] = _set_cookie_headers(response, "remember_token")
+    [session] = _set_cookie_headers(response, "session")
+    assert {"Secure", "HttpOnly", "SameSite=Lax"} <= {part.strip() for part in remember.split(";")}
+    assert {"Secure", "HttpOnly", "SameSite=Lax"} <= {part.strip() for part in session.split(";")}
+
+
+def test_log_lines_name_accounts_by_id_only(client, factory, caplog):
+    """No address, password or token in a log line: logs travel further than the database."""
+    factory.user(email="anna@example.org")
+    caplog.set_level(logging.INFO, logger="participation")
+
+    client.post("/account/register", data=registration(email="anna@example.org"))
+    client.post("/account/register", data=registration(email="bruno@example.org"))
+    log_in_remembered(client)
+    token = client.get_cookie("remember_token").value.partition(":")[2].partition("|")[0]
+    client.post("/account/logout")
+
+    assert caplog.records, "the account services log what they do"
+    for secret in ("anna@", "bruno@", PASSWORD, Factory.PASSWORD, token):
+        assert secret not in caplog.text

@@ -36,6 +36,17 @@ def _register(client: FlaskClient, email: str = "new.person@example.org"):
     )
 
 
+def _register_and_log_in(client: FlaskClient, email: str = "new.person@example.org"):
+    """Register, then log in with the password before confirming, as one may."""
+    _register(client, email)
+    return client.post(
+        "/account/login",
+        data={"email": email, "password": PASSWORD},
+        headers=ENGLISH,
+        follow_redirects=True,
+    )
+
+
 def _user(app: Flask, email: str) -> User:
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == email))
@@ -63,8 +74,8 @@ def test_registering_says_a_link_was_sent(client):
     assert "We have sent a link to new.person@example.org" in page
 
 
-def test_a_new_account_sees_the_notice_with_a_button_for_a_new_link(client):
-    page = _register(client).get_data(as_text=True)
+def test_a_new_account_logged_in_sees_the_notice_with_a_button_for_a_new_link(client):
+    page = _register_and_log_in(client).get_data(as_text=True)
 
     assert "Please confirm your e-mail address" in page
     assert 'action="/account/confirm/resend"' in page
@@ -81,7 +92,7 @@ def test_the_link_from_the_mail_confirms_the_address(app, client):
 
 
 def test_after_confirming_the_notice_is_gone(app, client):
-    _register(client)
+    _register_and_log_in(client)
     # The message is written in the language of the request that confirms.
     client.get(path_of(confirmation_link(app, "new.person@example.org")), headers=ENGLISH)
 
@@ -89,6 +100,52 @@ def test_after_confirming_the_notice_is_gone(app, client):
 
     assert "Thank you! Your e-mail address is confirmed." in page
     assert "Send the link again" not in page
+
+
+def test_confirming_as_a_visitor_leads_to_the_login_with_the_address_filled_in(app, client):
+    _register(client)
+
+    response = client.get(
+        path_of(confirmation_link(app, "new.person@example.org")),
+        headers=ENGLISH,
+        follow_redirects=True,
+    )
+
+    page = response.get_data(as_text=True)
+    assert "You can log in now." in page
+    assert 'value="new.person@example.org"' in page
+
+
+def test_the_address_is_filled_in_once_only(app, client):
+    """On a shared computer the next person should not find it in the form."""
+    _register(client)
+    client.get(path_of(confirmation_link(app, "new.person@example.org")), follow_redirects=True)
+
+    page = client.get("/account/login").get_data(as_text=True)
+
+    assert "new.person@example.org" not in page
+
+
+def test_after_confirming_and_logging_in_the_page_one_registered_from_opens(app, client):
+    client.post(
+        "/account/register?next=/consultations/",
+        data={
+            "email": "new.person@example.org",
+            "display_name": "New Person",
+            "account_type": "person",
+            "password": PASSWORD,
+            "password_repeat": PASSWORD,
+        },
+    )
+    login_page = client.get(path_of(confirmation_link(app, "new.person@example.org")))
+
+    response = client.post(
+        login_page.headers["Location"],
+        data={"email": "new.person@example.org", "password": PASSWORD},
+    )
+
+    assert response.headers["Location"] == "/consultations/"
+    assert _user(app, "new.person@example.org").is_confirmed
 
 
 def test_the_link_works_on_another_device_without_logging_in(app, client):
@@ -118,7 +175,7 @@ def test_a_broken_confirmation_link_gets_a_page_that_explains_with_400(client):
 
 
 def test_the_button_sends_a_new_link(app, client, monkeypatch):
-    _register(client)
+    _register_and_log_in(client)
     monkeypatch.setattr(mail, "minute_key", lambda prefix: f"{prefix}:a-minute-later")
 
     response = client.post(
@@ -149,7 +206,7 @@ def test_a_new_link_is_asked_for_with_the_forms_csrf_token(csrf_client):
 
 
 def test_an_unconfirmed_citizen_sees_why_there_is_no_support_button(client, voting_proposal):
-    _register(client)
+    _register_and_log_in(client)
 
     page = client.get(f"/proposals/{voting_proposal.id}", headers=ENGLISH).get_data(as_text=True)
 
@@ -160,7 +217,7 @@ def test_an_unconfirmed_citizen_sees_why_there_is_no_support_button(client, voti
 def test_an_unconfirmed_citizens_support_is_refused_with_403_and_the_button(
     app, client, voting_proposal
 ):
-    _register(client)
+    _register_and_log_in(client)
 
     response = client.post(f"/proposals/{voting_proposal.id}/support", headers=ENGLISH)
 
@@ -172,7 +229,7 @@ def test_an_unconfirmed_citizens_support_is_refused_with_403_and_the_button(
 
 
 def test_an_unconfirmed_citizens_support_by_script_gets_403_json(app, client, voting_proposal):
-    _register(client)
+    _register_and_log_in(client)
 
     response = client.post(f"/proposals/{voting_proposal.id}/support", headers=JSON)
 
@@ -182,7 +239,7 @@ def test_an_unconfirmed_citizens_support_by_script_gets_403_json(app, client, vo
 
 
 def test_after_confirming_the_citizen_supports(app, client, voting_proposal):
-    _register(client)
+    _register_and_log_in(client)
     client.get(path_of(confirmation_link(app, "new.person@example.org")))
 
     response = client.post(f"/proposals/{voting_proposal.id}/support", headers=ENGLISH)
@@ -196,7 +253,7 @@ def test_an_unconfirmed_citizen_sees_why_there_is_no_ballot(app, client, factory
         phase=Phase.VOTING, voting_method=VotingMethod.BUDGET, budget=1000
     )
     project = factory.proposal(consultation, factory.user(), estimated_cost=100)
-    _register(client)
+    _register_and_log_in(client)
 
     page = client.get(f"/consultations/{consultation.slug}/ballot", headers=ENGLISH)
     refused = client.post(
@@ -211,7 +268,7 @@ def test_an_unconfirmed_citizen_sees_why_there_is_no_ballot(app, client, factory
 
 def test_an_unconfirmed_citizen_sees_why_there_is_no_comment_form(client, factory):
     proposal = factory.proposal(factory.consultation(), factory.user())
-    _register(client)
+    _register_and_log_in(client)
 
     page = client.get(f"/proposals/{proposal.id}", headers=ENGLISH).get_data(as_text=True)
 
@@ -221,7 +278,7 @@ def test_an_unconfirmed_citizen_sees_why_there_is_no_comment_form(client, factor
 
 def test_an_unconfirmed_citizen_cannot_submit_a_proposal(app, client, factory):
     consultation = factory.consultation()
-    _register(client)
+    _register_and_log_in(client)
 
     response = client.post(
         f"/consultations/{consultation.slug}/proposals/new",
@@ -388,9 +445,72 @@ def test_a_third_reset_request_an_hour_for_one_address_is_refused_from_any_host(
     assert statuses == [200, 200, 429]
 
 
+def _register_from(client: FlaskClient, email: str, **environ):
+    return client.post(
+        "/account/register",
+        data={
+            "email": email,
+            "display_name": "New Person",
+            "account_type": "person",
+            "password": PASSWORD,
+            "password_repeat": PASSWORD,
+        },
+        headers=ENGLISH,
+        environ_base=environ,
+    )
+
+
+def test_a_third_registration_an_hour_from_one_host_is_refused(limited_app):
+    client = limited_app.test_client()
+    statuses = [
+        _register_from(client, f"person{number}@example.org").status_code for number in range(3)
+    ]
+
+    assert statuses == [302, 302, 429]
+
+
+def test_a_third_registration_an_hour_for_one_address_is_refused_from_any_host(
+    limited_app, factory
+):
+    factory.user(email="anna@example.org")
+    client = limited_app.test_client()
+    statuses = [
+        _register_from(client, "Anna@example.org", REMOTE_ADDR=f"192.0.2.{number}").status_code
+        for number in range(1, 4)
+    ]
+
+    assert statuses == [302, 302, 429]
+    assert len(mails_to(limited_app, "anna@example.org")) <= 2
+
+
+def test_a_refused_registration_form_does_not_use_up_the_limit(limited_app):
+    """Mistyping the repeated password twice must not lock a person out for an hour."""
+    client = limited_app.test_client()
+    for _ in range(3):
+        mistyped = client.post(
+            "/account/register",
+            data={"email": "new.person@example.org", "password": PASSWORD},
+            headers=ENGLISH,
+        )
+        assert mistyped.status_code == 422
+
+    assert _register_from(client, "new.person@example.org").status_code == 302
+
+
+def test_the_registration_limit_is_a_friendly_page_in_the_readers_language(limited_app):
+    client = limited_app.test_client()
+    for number in range(2):
+        _register_from(client, f"person{number}@example.org")
+
+    response = _register_from(client, "person2@example.org")
+
+    assert response.status_code == 429
+    assert "Too many attempts" in response.get_data(as_text=True)
+
+
 def test_a_third_new_confirmation_link_an_hour_is_refused(limited_app):
     client = limited_app.test_client()
-    _register(client)
+    _register_and_log_in(client)
     statuses = [client.post("/account/confirm/resend").status_code for _ in range(3)]
 
     assert statuses == [302, 302, 429]

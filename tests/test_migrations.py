@@ -147,3 +147,21 @@ def test_a_stored_responsible_body_placeholder_becomes_nothing(fresh_app):
                 text("SELECT responsible_body FROM initiatives ORDER BY id")
             ).scalars()
             assert list(bodies) == [None, None, "Parks"]
+
+
+def test_downgrading_the_login_sessions_keeps_the_accounts(fresh_app):
+    """Going back before the login sessions gives every account a session token again."""
+    with fresh_app.app_context():
+        upgrade()
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (email, display_name, password_hash, role, account_type, "
+                    "is_blocked, created_at, updated_at) VALUES ('anna@example.org', 'Anna', 'x', "
+                    "'citizen', 'person', false, '2026-01-02 03:04:05', '2026-01-02 03:04:05')"
+                )
+            )
+        downgrade(revision="1efb07ffc64b")
+        with db.engine.connect() as connection:
+            tokens = connection.execute(text("SELECT session_token FROM users")).scalars().all()
+    assert len(tokens) == 1 and tokens[0]

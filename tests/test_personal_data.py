@@ -25,10 +25,10 @@ from participation.models import (
     VotingMethod,
 )
 from participation.services import (
-    account_settings,
     accounts,
     budget_results,
     counters,
+    login_sessions,
     mail,
     personal_data,
     results,
@@ -174,9 +174,21 @@ def test_export_contains_nothing_of_another_person(anna_and_bruno):
         "BRUN-CODE-0002",
         "Welcome Bruno",
         bruno.password_hash,
-        bruno.session_token,
     ):
         assert trace not in text
+
+
+def test_export_lists_the_own_logins_without_their_tokens(anna_and_bruno):
+    anna, bruno = anna_and_bruno
+    anna_cookie = login_sessions.start(anna)
+    login_sessions.start(bruno)
+    data = personal_data.export(anna)
+    assert [set(login) for login in data["login_sessions"]] == [
+        {"id", "created_at", "last_seen_at"}
+    ]
+    text = personal_data.export_json(anna).decode()
+    token = anna_cookie.partition(":")[2]
+    assert token not in text and login_sessions.token_hash(token) not in text
 
 
 def test_export_names_other_people_nowhere_not_even_by_id(anna_and_bruno):
@@ -223,11 +235,10 @@ def test_nobody_logs_in_with_the_old_credentials(anna_and_bruno):
 
 def test_deletion_ends_every_session(anna_and_bruno):
     anna, _ = anna_and_bruno
-    session_id = anna.get_id()
-    assert account_settings.user_for_session(session_id) is not None
+    cookie_id = login_sessions.start(anna)
+    assert login_sessions.user_for(cookie_id) is not None
     personal_data.delete_own_account(anna, PASSWORD)
-    assert account_settings.user_for_session(session_id) is None
-    assert account_settings.user_for_session(db.session.get(User, anna.id).get_id()) is None
+    assert login_sessions.user_for(cookie_id) is None
 
 
 def test_no_reset_link_goes_to_a_deleted_account(anna_and_bruno):

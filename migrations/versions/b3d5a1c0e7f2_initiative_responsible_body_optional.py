@@ -5,7 +5,7 @@ zugewiesen" (or "To be assigned") as if it were a body; it is now stored as noth
 pages show the placeholder in the reader's language.
 
 Revision ID: b3d5a1c0e7f2
-Revises: 1efb07ffc64b
+Revises: 2a5e84fae6b5
 Create Date: 2026-12-04 19:30:00.000000
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b3d5a1c0e7f2'
-down_revision = '1efb07ffc64b'
+down_revision = '2a5e84fae6b5'
 branch_labels = None
 depends_on = None
 

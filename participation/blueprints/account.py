@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -31,7 +32,7 @@ from participation.forms.account import (
     ProfileForm,
 )
 from participation.forms.moderation import ActionForm
-from participation.services import account_settings, moderation, personal_data
+from participation.services import account_settings, login_sessions, moderation, personal_data
 from participation.services.errors import DomainError, ValidationFailed
 
 bp = Blueprint("account", __name__)
@@ -93,7 +94,7 @@ def password():
         except ValidationFailed as error:
             show_errors(form, error)
         else:
-            # Every session ended with the old password; this one goes on with the new token.
+            # Every login ended with the old password; this device goes on in the new one.
             remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
             login_user(user, remember=remembered in request.cookies)
             flash(
@@ -151,6 +152,31 @@ def confirm_email_change(token: str):
     flash(_("Thank you! Your new e-mail address is confirmed."), "success")
     if current_user.is_authenticated:
         return redirect(url_for(".email"))
+    return redirect(url_for("auth.login"))
+
+
+# Where one is logged in
+
+
+@bp.get("/account/settings/sessions")
+@login_required
+def sessions():
+    return render_template(
+        "account/sessions.html",
+        form=ActionForm(),
+        logins=login_sessions.count(current_user),
+        section="sessions",
+    )
+
+
+@bp.post("/account/settings/sessions/end")
+@login_required
+def log_out_everywhere():
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    login_sessions.log_out_everywhere(current_user)
+    logout_user()
+    flash(_("You are logged out on every device. Please log in again."), "info")
     return redirect(url_for("auth.login"))
 
 

@@ -8,6 +8,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -25,20 +26,43 @@ from participation.forms.auth import (
     ResetPasswordForm,
 )
 from participation.models import AccountType
-from participation.services import accounts
+from participation.services import accounts, login_sessions
 from participation.services.errors import InvalidLink, ValidationFailed
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
 
 
+def _account_mail_limit() -> str:
+    return current_app.config["ACCOUNT_MAIL_RATE_LIMIT"]
+
+
+def _entered_email() -> str:
+    """Limits per address as well as per IP: nobody fills another's mailbox from many hosts."""
+    return "address:" + request.form.get("email", "").strip().lower()
+
+
+def _form_accepted(response) -> bool:
+    """Only a registration that mails something counts: a mistyped form does not lock out."""
+    return response.status_code == 302
+
+
+# Registering
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_account_mail_limit, methods=["POST"], deduct_when=_form_accepted)
+@limiter.limit(
+    _account_mail_limit, methods=["POST"], key_func=_entered_email, deduct_when=_form_accepted
+)
 def register():
+    """Answers the same whether the address has an account or not (accounts.sign_up), and so
+    logs nobody in: the person logs in once the mail has come."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = accounts.register(
+            email = accounts.sign_up(
                 email=form.email.data,
                 display_name=form.display_name.data,
                 password=form.password.data,
@@ -47,20 +71,22 @@ def register():
         except ValidationFailed as error:
             show_errors(form, error)
         else:
-            login_user(user)
-            flash(
-                _("Welcome, %(name)s! Your account has been created.", name=user.display_name)
-                + " "
-                + _(
-                    "We have sent a link to %(email)s. Please open it to confirm your address; "
-                    "then you can take part.",
-                    email=user.email,
-                ),
-                "success",
-            )
-            return redirect(safe_next_url())
+            # In the session, not the URL: an address must not land in an access log.
+            session["registered_email"] = email
+            if request.values.get("next"):
+                session["next_after_confirming"] = safe_next_url()
+            return redirect(url_for(".registered"))
     status = 422 if form.is_submitted() else 200
     return render_template("auth/register.html", form=form), status
+
+
+@bp.get("/register/sent")
+def registered():
+    return render_template(
+        "auth/register_sent.html",
+        email=session.pop("registered_email", None),
+        next=session.get("next_after_confirming"),
+    )
 
 
 def _login_limit() -> str:
@@ -73,9 +99,12 @@ def login():
     if current_user.is_authenticated:
         return redirect(safe_next_url())
     form = LoginForm()
+    if not form.is_submitted() and "login_email" in session:
+        form.email.data = session.pop("login_email")  # once, after confirming the address
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
+            login_sessions.start(user)
             login_user(user, remember=form.remember.data)
             flash(_("You are logged in."), "success")
             return redirect(safe_next_url())
@@ -89,18 +118,10 @@ def login():
 def logout():
     form = LogoutForm()
     if form.validate_on_submit():
+        login_sessions.end(current_user)
         logout_user()
         flash(_("You are logged out."), "info")
     return redirect(url_for("main.index"))
-
-
-def _account_mail_limit() -> str:
-    return current_app.config["ACCOUNT_MAIL_RATE_LIMIT"]
-
-
-def _entered_email() -> str:
-    """Limits per address as well as per IP: nobody fills another's mailbox from many hosts."""
-    return "address:" + request.form.get("email", "").strip().lower()
 
 
 def _no_store(page: str, status: int = 200):
@@ -119,20 +140,22 @@ def _invalid_link(error: InvalidLink):
 @bp.get("/confirm/<token>")
 def confirm_email(token: str):
     try:
-        accounts.confirm_email(token)
+        user = accounts.confirm_email(token)
     except InvalidLink as error:
         return _invalid_link(error)
     if current_user.is_authenticated:
         flash(_("Thank you! Your e-mail address is confirmed."), "success")
         return redirect(url_for("main.index"))
+    # The link came to this address, so the login form may offer it (once, from the session).
+    session["login_email"] = user.email
     flash(_("Thank you! Your e-mail address is confirmed. You can log in now."), "success")
-    return redirect(url_for(".login"))
+    return redirect(url_for(".login", next=session.pop("next_after_confirming", None)))
 
 
 @bp.post("/confirm/resend")
 @login_required
 @limiter.limit(_account_mail_limit)
-@limiter.limit(_account_mail_limit, key_func=lambda: f"user:{current_user.get_id()}")
+@limiter.limit(_account_mail_limit, key_func=lambda: f"user:{current_user.id}")
 def resend_confirmation():
     form = ResendConfirmationForm()
     if not form.validate_on_submit():

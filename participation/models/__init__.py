@@ -21,7 +21,7 @@ from participation.models.notification import (
 )
 from participation.models.proposal import Answer, Proposal, ProposalState
 from participation.models.tally import Override, Tally, TallyEntry
-from participation.models.user import AccountType, Role, User
+from participation.models.user import AccountType, LoginSession, Role, User
 from participation.models.vote import Support
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "Initiative",
     "InitiativeStatus",
     "InitiativeUpdate",
+    "LoginSession",
     "Notification",
     "NotificationKind",
     "NotificationSettings",

@@ -1,17 +1,16 @@
-"""Accounts: people and organisations, with a role."""
+"""Accounts: people and organisations, with a role; and the login sessions of an account."""
 
 from __future__ import annotations
 
 import enum
-import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from participation.extensions import db
-from participation.models.base import TimestampMixin, enum_column
+from participation.models.base import TimestampMixin, enum_column, utcnow
 
 
 class Role(enum.Enum):
@@ -23,10 +22,6 @@ class Role(enum.Enum):
 class AccountType(enum.Enum):
     PERSON = "person"
     ORGANISATION = "organisation"
-
-
-def new_session_token() -> str:
-    return secrets.token_urlsafe(24)
 
 
 class User(UserMixin, TimestampMixin, db.Model):
@@ -49,11 +44,6 @@ class User(UserMixin, TimestampMixin, db.Model):
     email_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A new address the person asked for, until they open the link sent to it.
     pending_email: Mapped[str | None] = mapped_column(String(254))
-    # Part of the id in the session and "stay logged in" cookies: a new token ends every
-    # session of the account (services.account_settings).
-    session_token: Mapped[str] = mapped_column(
-        String(64), default=new_session_token, nullable=False
-    )
     # Set when the account was deleted: the row stays, without personal data, as the author
     # of what the person wrote (services.personal_data).
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -83,9 +73,53 @@ class User(UserMixin, TimestampMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return not self.is_blocked and not self.is_deleted
 
+    # What the login cookies hold, "id:token", once services.login_sessions started a session
+    # for this object or loaded it from one; not a column.
+    login_id = None
+
     def get_id(self) -> str:
-        """What the login cookies hold: the id and the session token."""
-        return f"{self.id}:{self.session_token}"
+        """For Flask-Login: the cookie id of this login. Logging in without a session row would
+        give a cookie that opens nothing, so that is a mistake to notice at once."""
+        if self.login_id is None:
+            raise RuntimeError("Start a login session first (services.login_sessions.start).")
+        return self.login_id
+
+    def __eq__(self, other: object) -> bool:
+        """The same account, whichever login the objects came from (UserMixin would compare
+        the cookie ids)."""
+        if not isinstance(other, User):
+            return NotImplemented
+        if self.id is None or other.id is None:
+            return self is other
+        return self.id == other.id
+
+    __hash__ = object.__hash__
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role.value}>"
+
+
+class LoginSession(db.Model):
+    """One login on one device: logging out there deletes the row, so a copy of the cookie
+    stops working. Only a hash of the cookie's token is stored, so a copy of the database
+    opens no session."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    # SHA-256 of the random token in the cookie, hex.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    # A session ends LOGIN_SESSION_DAYS after the login, however often it is used.
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True, nullable=False
+    )
+    # Noted every few minutes, not on every request.
+    last_seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, nullable=False
+    )
+
+    def __repr__(self) -> str:
+        return f"<LoginSession {self.id} of user {self.user_id}>"

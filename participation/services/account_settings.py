@@ -1,9 +1,8 @@
-"""A person's own settings: display name, language, password and e-mail address; and the
-login sessions of an account.
+"""A person's own settings: display name, language, password and e-mail address.
 
 Changing the password or the e-mail address needs the current password, so that somebody who
-finds a session left open cannot take the account over. A new password ends every other
-session: the login cookies hold the account's session token (User.get_id), which changes.
+finds a session left open cannot take the account over. A new password ends every login of the
+account (services.login_sessions) and goes on in a new one on the device where it was changed.
 A new e-mail address counts only once its owner opened the link sent to it; until then the
 old address stays the login, and it is told about the change.
 """
@@ -11,7 +10,6 @@ old address stays the login, and it is told about the change.
 from __future__ import annotations
 
 import hashlib
-import hmac
 from dataclasses import dataclass
 
 from flask import current_app
@@ -23,8 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from participation.extensions import db
 from participation.models import User
 from participation.models.base import utcnow
-from participation.models.user import new_session_token
-from participation.services import accounts, audit, mail
+from participation.services import accounts, audit, login_sessions, mail
 from participation.services.errors import DomainError, InvalidLink, ValidationFailed
 
 CHANGE_EMAIL = "change_email"
@@ -32,28 +29,6 @@ EMAIL_CHANGE_NOTICE = "email_change_notice"
 CHANGE_EMAIL_SALT = "participation.account-settings.change-email"
 
 WRONG_PASSWORD = _l("The current password is not right.")
-
-
-# Sessions
-
-
-def user_for_session(session_id: str) -> User | None:
-    """The account a login cookie belongs to, while its session token is the account's current
-    one and the account may log in (not blocked, not deleted)."""
-    user_id, _, token = session_id.partition(":")
-    if not user_id.isdigit() or not token:
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active:
-        return None
-    if not hmac.compare_digest(user.session_token.encode(), token.encode()):
-        return None
-    return user
-
-
-def end_sessions(user: User) -> None:
-    """Every login cookie of the account stops working; the caller commits."""
-    user.session_token = new_session_token()
 
 
 # Display name and language
@@ -108,8 +83,9 @@ def _require_password(user: User, password: str, field: str = "current_password"
 
 
 def change_password(user: User, current_password: str, new_password: str) -> User:
-    """A new password, given the current one; every session of the account ends, so the caller
-    logs the person in again in the session they are using."""
+    """A new password, given the current one. Every login of the account ends, somebody else's
+    too if they had one; the person goes on in a new login, whose cookie id `user.get_id()`
+    gives, for the caller to log them in with."""
     errors: dict[str, str | LazyString] = {}
     try:
         _require_password(user, current_password)
@@ -123,11 +99,11 @@ def change_password(user: User, current_password: str, new_password: str) -> Use
     if errors:
         raise ValidationFailed(errors)
     user.password_hash = accounts.hash_password(new_password)
-    end_sessions(user)
+    login_sessions.end_all(user)
     audit.record(
         actor=user, action="user.password_changed", subject_type="user", subject_id=user.id
     )
-    db.session.commit()
+    login_sessions.start(user)  # commits the new password with it
     return user
 
 

@@ -1,6 +1,11 @@
 """Accounts: registration, credentials and roles; confirming the e-mail address and resetting a
 forgotten password through signed links.
 
+Registering on the site (`sign_up`) answers the same whatever the address, like the login and
+the reset form: a new address gets an account and the confirmation link, an address that has an
+account gets a mail telling its owner, and the form says only where the link went. Both cases
+hash the password, so the time of the answer does not tell them apart either.
+
 The links carry a token made with itsdangerous, salted per purpose (a confirmation token is no
 reset token) and dated, so it expires. A confirmation token names the account and a digest of the
 address it was sent to; a reset token names the account and a digest of its password hash, so it
@@ -11,6 +16,7 @@ itself: the digests only tell whether the account is still as it was when the ma
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -25,9 +31,10 @@ from sqlalchemy.exc import IntegrityError
 from participation.extensions import db
 from participation.models import AccountType, Role, User
 from participation.models.base import utcnow
-from participation.models.user import new_session_token
-from participation.services import mail
+from participation.services import login_sessions, mail
 from participation.services.errors import InvalidLink, NotConfirmed, ValidationFailed
+
+log = logging.getLogger("participation.accounts")
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
@@ -84,28 +91,21 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
 
 
-def register(
-    *,
-    email: str,
-    display_name: str,
-    password: str,
-    account_type: AccountType = AccountType.PERSON,
-    role: Role = Role.CITIZEN,
-    confirmed: bool = False,
-) -> User:
-    """Create an account, or refuse with every problem at once and store nothing.
+ADDRESS_TAKEN = _l("An account with this e-mail address already exists.")
 
-    An account registered on the site gets its confirmation mail in the same transaction; one
-    created by the people who run the platform (`confirmed=True`) counts as confirmed.
-    """
+
+def _checked_registration(
+    email: str, display_name: str, password: str, *, refuse_taken: bool
+) -> tuple[str, str]:
+    """The address and display name as stored, or every problem of the form at once."""
     errors: dict = {}
     try:
         email = normalise_email(email)
     except ValidationFailed as error:
         errors.update(error.errors)
     else:
-        if find_by_email(email) is not None:
-            errors["email"] = _l("An account with this e-mail address already exists.")
+        if refuse_taken and find_by_email(email) is not None:
+            errors["email"] = ADDRESS_TAKEN
     display_name = " ".join(display_name.split())
     if not display_name:
         errors["display_name"] = _l("Please enter a display name.")
@@ -119,11 +119,23 @@ def register(
         errors["password"] = problem
     if errors:
         raise ValidationFailed(errors)
+    return email, display_name
 
+
+def _new_account(
+    email: str,
+    display_name: str,
+    password_hash: str,
+    account_type: AccountType,
+    role: Role,
+    confirmed: bool,
+) -> User:
+    """Add the account (and, unless confirmed, its confirmation mail) and commit; a
+    simultaneous registration of the address makes the commit fail with IntegrityError."""
     user = User(
         email=email,
         display_name=display_name,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         account_type=account_type,
         role=role,
         email_confirmed_at=utcnow() if confirmed else None,
@@ -134,12 +146,83 @@ def register(
         if not confirmed:
             queue_confirmation(user)
         db.session.commit()
-    except IntegrityError as error:  # a simultaneous registration won the race
+    except IntegrityError:
         db.session.rollback()
-        raise ValidationFailed(
-            {"email": _l("An account with this e-mail address already exists.")}
-        ) from error
+        raise
     return user
+
+
+def register(
+    *,
+    email: str,
+    display_name: str,
+    password: str,
+    account_type: AccountType = AccountType.PERSON,
+    role: Role = Role.CITIZEN,
+    confirmed: bool = False,
+) -> User:
+    """Create an account for the people who run the platform (`flask users create`, the demo
+    data), or refuse with every problem at once, a taken address among them, and store nothing.
+
+    With `confirmed=True` the account counts as confirmed; otherwise it gets its confirmation
+    mail in the same transaction. The site's registration form uses `sign_up`, which never
+    tells whether an address is taken.
+    """
+    email, display_name = _checked_registration(email, display_name, password, refuse_taken=True)
+    try:
+        return _new_account(
+            email, display_name, hash_password(password), account_type, role, confirmed
+        )
+    except IntegrityError as error:  # a simultaneous registration won the race
+        raise ValidationFailed({"email": ADDRESS_TAKEN}) from error
+
+
+def sign_up(
+    *,
+    email: str,
+    display_name: str,
+    password: str,
+    account_type: AccountType = AccountType.PERSON,
+) -> str:
+    """Register on the site: a new citizen account and its confirmation mail, or, for an address
+    that has an account, a mail to its owner and nothing else. Refuses only a form with
+    problems (all of them at once, storing nothing); a taken address is none.
+
+    Returns the address as stored, for the page that says where the link went.
+    """
+    email, display_name = _checked_registration(email, display_name, password, refuse_taken=False)
+    password_hash = hash_password(password)  # in both cases: the time tells nothing
+    owner = find_by_email(email)
+    if owner is None:
+        try:
+            user = _new_account(
+                email, display_name, password_hash, account_type, Role.CITIZEN, confirmed=False
+            )
+        except IntegrityError:  # somebody registered the address a moment ago
+            owner = find_by_email(email)
+        else:
+            log.info("account registered user=%s", user.id)
+            return email
+    if owner is not None:
+        _tell_owner_of_registration(owner)
+        db.session.commit()
+    return email
+
+
+def _tell_owner_of_registration(owner: User) -> None:
+    """Mail the owner of an address that somebody registered with; the caller commits. A
+    blocked account, which cannot log in, gets nothing, but the mail is composed all the same."""
+    subject, text = mail.compose(
+        "account_exists",
+        _mail_locale(owner),
+        _l("Somebody tried to register with your e-mail address"),
+        user=owner,
+        login_link=mail.absolute_url("auth.login"),
+        forgot_link=mail.absolute_url("auth.forgot_password"),
+    )
+    if owner.is_active:
+        _queue_to(owner, mail.ACCOUNT_EXISTS, subject, text)
+    log.info("registration with the address of an existing account user=%s", owner.id)
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -323,7 +406,6 @@ def reset_password(token: str, password: str) -> User:
         .values(
             password_hash=hash_password(password),
             email_confirmed_at=user.email_confirmed_at or utcnow(),
-            session_token=new_session_token(),
             updated_at=utcnow(),
         )
         .execution_options(synchronize_session=False)
@@ -331,6 +413,7 @@ def reset_password(token: str, password: str) -> User:
     if not changed:
         db.session.rollback()
         raise InvalidLink(LINK_INVALID)
+    login_sessions.end_all(user)
     db.session.commit()
     db.session.refresh(user)
     return user

@@ -47,6 +47,8 @@ from participation.models.base import utcnow
 
 CONFIRM_EMAIL = "confirm_email"
 RESET_PASSWORD = "reset_password"
+# Somebody registered with an address that has an account: its owner is told, not the form.
+ACCOUNT_EXISTS = "account_exists"
 
 MAX_RETRY_DELAY = timedelta(hours=6)
 MAX_ERROR_LENGTH = 2000

@@ -31,7 +31,7 @@ from participation.models import (
     User,
 )
 from participation.models.base import utcnow
-from participation.services import accounts, audit, comments, notifications
+from participation.services import accounts, audit, comments, login_sessions, notifications
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 MAX_REPORT_TEXT_LENGTH = 1000
@@ -446,6 +446,7 @@ def block_user(admin: User, user: User) -> User:
         raise DomainError(_l("You cannot block your own account."))
     if not _set_blocked(user, True):
         raise DomainError(_l("This account is already blocked."))
+    login_sessions.end_all(user)
     audit.record(actor=admin, action="user.blocked", subject_type="user", subject_id=user.id)
     db.session.commit()
     db.session.refresh(user)

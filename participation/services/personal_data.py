@@ -36,6 +36,7 @@ from participation.models import (
     Consultation,
     Follow,
     InitiativeUpdate,
+    LoginSession,
     Notification,
     NotificationSettings,
     OutboxMail,
@@ -48,7 +49,6 @@ from participation.models import (
 )
 from participation.models.base import utcnow
 from participation.services import accounts, audit
-from participation.services.account_settings import end_sessions
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 
 FORMAT = "participation/personal-data"
@@ -137,6 +137,8 @@ EXPORTED: dict[str, Section] = {
         "initiative_update_id", "detail", "created_at", "read_at", "mailed_at",
     ),
     "notification_settings": rows(NotificationSettings.user_id, "email_frequency", "changed_at"),
+    # When each open login began and was last used; never the hash of its token.
+    "login_sessions": rows(LoginSession.user_id, "id", "created_at", "last_seen_at"),
     # What moderators did: other people appear by the id of their content only.
     "consultations_created": rows(Consultation.created_by_id, "id", "slug", "title", "created_at"),
     "reports_resolved": rows(Report.resolved_by_id, "id", "state", "resolved_at"),
@@ -197,8 +199,10 @@ def export_filename(user: User) -> str:
 
 # Votes and reports stay (counted, or for the moderators) but point at nobody.
 UNLINKED: tuple[InstrumentedAttribute, ...] = (Support.user_id, Ballot.user_id, Report.reporter_id)
-# Rows that are nothing but personal data go with the account.
+# Rows that are nothing but personal data go with the account; with the login sessions,
+# every login of the account ends.
 REMOVED: tuple[InstrumentedAttribute, ...] = (
+    LoginSession.user_id,
     OutboxMail.user_id,
     Follow.user_id,
     Notification.recipient_id,
@@ -266,7 +270,6 @@ def _erase(user: User, actor: User, details: dict[str, Any]) -> None:
     user.role = Role.CITIZEN
     user.email_confirmed_at = None
     user.deleted_at = utcnow()
-    end_sessions(user)
     audit.record(
         actor=actor, action="user.deleted", subject_type="user", subject_id=user_id, details=details
     )

@@ -209,9 +209,11 @@ def page_as(shared: SharedContexts) -> Iterator[Callable[..., Any]]:
     A visitor's page opens in a context of its own (a visitor may register or log in). A
     logged-in role's page opens in the role's context shared for the session (its cookies and
     cache stay for the next test); a test that changes what such a context holds (the
-    language in the session, a logout) asks for a context of its own with
+    language in the session) asks for a context of its own with
     `page_as(role, own_context=True)`, as does one with other options such as
-    `java_script_enabled=False`.
+    `java_script_enabled=False`. No test logs out with a role's login: logins are sessions on
+    the server, so that would end it for every context that holds its cookies; a test that
+    logs out logs in with an account of its own.
     """
     pages, own = [], []
 

@@ -75,9 +75,20 @@ def confirmation_path(app: Flask, citizen: Citizen) -> str:
 
 
 def confirm_email(page, app: Flask, citizen: Citizen) -> None:
-    """Open the confirmation link; afterwards the page no longer asks for it."""
+    """Open the confirmation link: the login follows, with the address filled in."""
     page.goto(confirmation_path(app, citizen))
-    assert page.locator(".confirm-notice").count() == 0, "the address is confirmed"
+    confirmed = in_german(app, "Thank you! Your e-mail address is confirmed. You can log in now.")
+    assert confirmed in flash(page).inner_text()
+    assert page.get_by_label("E-Mail-Adresse").input_value() == citizen.email
+
+
+def registered(page, app: Flask, citizen: Citizen) -> None:
+    """The page after registering says where the link went, and nobody is logged in."""
+    assert page.get_by_role("heading", level=1).inner_text() == in_german(
+        app, "Look in your mailbox"
+    )
+    assert citizen.email in page.locator("main [role=status]").inner_text()
+    assert page.get_by_role("button", name="Abmelden").count() == 0
 
 
 @dataclass(frozen=True)

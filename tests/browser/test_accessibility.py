@@ -111,6 +111,7 @@ VISITS = [
     ),
     Visit("register", "visitor", "/account/register"),
     Visit("register with errors", "visitor", "/account/register", 422, submit_main_form),
+    Visit("registration sent", "visitor", "/account/register/sent"),
     Visit("profile", "visitor", lambda ids: f"/people/{ids.author}"),
     Visit("profile comments", "visitor", lambda ids: f"/people/{ids.author}/comments"),
     Visit("forgot password", "visitor", "/account/password/forgot"),
@@ -206,6 +207,7 @@ VISITS = [
         submit_main_form,
     ),
     Visit("e-mail settings", "citizen", "/account/settings/email"),
+    Visit("where you are logged in", "citizen", "/account/settings/sessions"),
     Visit(
         "e-mail settings with errors", "citizen", "/account/settings/email", 422, submit_main_form
     ),

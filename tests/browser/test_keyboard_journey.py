@@ -58,7 +58,7 @@ def press_and_follow(page, key: str = "Enter") -> None:
         page.keyboard.press(key)
 
 
-def register(page, citizen: journey.Citizen) -> None:
+def register(page, app, citizen: journey.Citizen) -> None:
     """Fill the registration form (focus anywhere before it) and send it with Enter."""
     tab_to(page, page.get_by_label("E-Mail-Adresse"), "the e-mail field")
     page.keyboard.type(citizen.email)
@@ -73,7 +73,16 @@ def register(page, citizen: journey.Citizen) -> None:
     page.keyboard.type(journey.PASSWORD)
     next_field(page, page.get_by_role("button", name="Konto anlegen"), "the register button")
     press_and_follow(page, "Enter")
-    assert f"Willkommen, {citizen.name}!" in journey.flash(page).inner_text()
+    journey.registered(page, app, citizen)
+
+
+def log_in_after_confirming(page) -> None:
+    """The confirmation link filled in the address: type the password and press Enter."""
+    tab_to(page, page.get_by_label("Passwort"), "the password field of the log-in form")
+    page.keyboard.type(journey.PASSWORD)
+    press_and_follow(page, "Enter")  # Enter in a field sends its form
+    assert "Sie sind angemeldet." in journey.flash(page).inner_text()
+    assert page.get_by_role("button", name="Abmelden").is_visible()
 
 
 def test_register_log_in_propose_comment_and_support_with_the_keyboard_alone(
@@ -84,11 +93,12 @@ def test_register_log_in_propose_comment_and_support_with_the_keyboard_alone(
     page = page_as("visitor")
     page.goto("/")
 
-    # Register; the new account is logged in right away and confirms its address.
+    # Register, confirm the address through the mailed link, and log in.
     tab_to(page, journey.header_link(page, "Registrieren"), "the header's register link")
     press_and_follow(page)
-    register(page, citizen)
+    register(page, live_app, citizen)
     journey.confirm_email(page, live_app, citizen)
+    log_in_after_confirming(page)
 
     # Log out and in again.
     log_out = page.get_by_role("button", name="Abmelden")
@@ -102,7 +112,6 @@ def test_register_log_in_propose_comment_and_support_with_the_keyboard_alone(
     page.keyboard.type(journey.PASSWORD)
     press_and_follow(page, "Enter")  # Enter in a field sends its form
     assert "Sie sind angemeldet." in journey.flash(page).inner_text()
-    assert page.get_by_role("button", name="Abmelden").is_visible()
 
     # Open the consultation that is collecting proposals, from the home page.
     tab_to(
@@ -185,18 +194,16 @@ def test_fill_the_budget_ballot_with_the_keyboard_alone(page_as, live_app):
     page = page_as("visitor")
     page.goto(journey.consultation_path(journey.BUDGET_VOTING))
 
-    # A visitor is sent to log in, registers from there and comes back to the ballot.
+    # A visitor is sent to log in, registers from there, confirms the address and logs in,
+    # and comes back to the ballot.
     tab_to(page, page.get_by_role("link", name="Stimmzettel ausfüllen"), "the ballot link")
     press_and_follow(page)
     tab_to(page, page.locator("main").get_by_role("link", name="Registrieren"), "register")
     press_and_follow(page)
-    register(page, citizen)
+    register(page, live_app, citizen)
+    journey.confirm_email(page, live_app, citizen)
+    log_in_after_confirming(page)
     assert page.url.endswith(journey.consultation_path(journey.BUDGET_VOTING) + "/ballot")
-    journey.confirm_email(page, live_app, citizen)  # which leads to the home page
-    tab_to(page, page.get_by_role("link", name="Bürgerhaushalt 2027"), "the budget consultation")
-    press_and_follow(page)
-    tab_to(page, page.get_by_role("link", name="Stimmzettel ausfüllen"), "the ballot link")
-    press_and_follow(page)
 
     used = page.locator("[data-ballot-used]")
     for title in journey.BALLOT_PROJECTS:

@@ -21,13 +21,20 @@ def follow(page, target) -> None:
         target.click()
 
 
-def register(page, citizen: journey.Citizen) -> None:
+def register(page, app, citizen: journey.Citizen) -> None:
     page.get_by_label("E-Mail-Adresse").fill(citizen.email)
     page.get_by_label("Anzeigename").fill(citizen.name)
     page.get_by_label("Passwort", exact=True).fill(journey.PASSWORD)
     page.get_by_label("Passwort wiederholen").fill(journey.PASSWORD)
     follow(page, page.get_by_role("button", name="Konto anlegen"))
-    assert f"Willkommen, {citizen.name}!" in journey.flash(page).inner_text()
+    journey.registered(page, app, citizen)
+
+
+def log_in_after_confirming(page) -> None:
+    """The address is filled in already; the password completes the login."""
+    page.get_by_label("Passwort").fill(journey.PASSWORD)
+    follow(page, page.locator("main").get_by_role("button", name="Anmelden"))
+    assert "Sie sind angemeldet." in journey.flash(page).inner_text()
 
 
 def test_register_log_in_propose_comment_and_support_without_javascript(
@@ -38,15 +45,9 @@ def test_register_log_in_propose_comment_and_support_without_javascript(
     page.goto("/")
 
     follow(page, journey.header_link(page, "Registrieren"))
-    register(page, citizen)
+    register(page, live_app, citizen)
     journey.confirm_email(page, live_app, citizen)
-
-    follow(page, page.get_by_role("button", name="Abmelden"))
-    follow(page, journey.header_link(page, "Anmelden"))
-    page.get_by_label("E-Mail-Adresse").fill(citizen.email)
-    page.get_by_label("Passwort").fill(journey.PASSWORD)
-    follow(page, page.locator("main").get_by_role("button", name="Anmelden"))
-    assert "Sie sind angemeldet." in journey.flash(page).inner_text()
+    log_in_after_confirming(page)
 
     follow(page, page.get_by_role("link", name="Ideen für eine lebendige Innenstadt"))
     follow(page, page.get_by_role("link", name="Vorschlag einreichen").first)
@@ -88,10 +89,10 @@ def test_check_and_submit_the_budget_ballot_without_javascript(page, live_app):
     follow(page, page.get_by_role("link", name="Stimmzettel ausfüllen"))
     assert "Bitte melden Sie sich an" in journey.flash(page).inner_text()
     follow(page, page.locator("main").get_by_role("link", name="Registrieren"))
-    register(page, citizen)
-    assert page.url.endswith(journey.consultation_path(journey.BUDGET_VOTING) + "/ballot")
+    register(page, live_app, citizen)
     journey.confirm_email(page, live_app, citizen)
-    page.goto(journey.consultation_path(journey.BUDGET_VOTING) + "/ballot")
+    log_in_after_confirming(page)
+    assert page.url.endswith(journey.consultation_path(journey.BUDGET_VOTING) + "/ballot")
 
     used = page.locator("[data-ballot-used]")
     for title in journey.BALLOT_PROJECTS:

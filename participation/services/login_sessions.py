@@ -1,0 +1,148 @@
+"""Login sessions, kept on the server: one row per login, so that logging out ends that login
+for every copy of its cookies, and an account's logins can be ended all at once.
+
+The session and "stay logged in" cookies hold "account id:token" (User.get_id); the row keeps
+only the SHA-256 of the token, which is random and long enough that no key is needed: a copy of
+the database opens no session. A login lasts LOGIN_SESSION_DAYS from the moment it began, as
+long as the "stay logged in" cookie; older rows are refused, and deleted whenever somebody logs
+in. Logging out deletes the row; "log out everywhere", a new or reset password, blocking and
+deleting the account delete all rows of the account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, select, update
+
+from participation.extensions import db
+from participation.models import LoginSession, User
+from participation.models.base import utcnow
+
+log = logging.getLogger("participation.accounts")
+
+# The last visit is written at most this often: a write on every request would cost more than
+# the "last seen" is worth.
+SEEN_EVERY = timedelta(minutes=5)
+# Ids in cookies are ours (signed), but a number beyond the column's range must not reach
+# PostgreSQL, which would refuse the query.
+MAX_ID = 2**31 - 1
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _oldest_valid() -> datetime:
+    return utcnow() - timedelta(days=current_app.config["LOGIN_SESSION_DAYS"])
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives the stored UTC time back without its zone."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def start(user: User) -> str:
+    """A new login of the account: stores its row and returns the cookie id, which the account
+    object now gives as its get_id(). Commits; expired logins of anybody go on the way."""
+    token = secrets.token_urlsafe(32)
+    db.session.execute(
+        delete(LoginSession)
+        .where(LoginSession.created_at < _oldest_valid())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.add(LoginSession(user_id=user.id, token_hash=token_hash(token)))
+    db.session.commit()
+    user.login_id = f"{user.id}:{token}"
+    log.info("login session started user=%s", user.id)
+    return user.login_id
+
+
+def _parse(cookie_id: str) -> tuple[int, str] | None:
+    user_id, _, token = cookie_id.partition(":")
+    if not user_id.isdigit() or not token or int(user_id) > MAX_ID:
+        return None
+    return int(user_id), token
+
+
+def user_for(cookie_id: str) -> User | None:
+    """The account of a login cookie (Flask-Login's user_loader), in one query: while its row
+    exists, is younger than LOGIN_SESSION_DAYS and the account may log in (not blocked, not
+    deleted). Notes the visit every few minutes."""
+    parsed = _parse(cookie_id)
+    if parsed is None:
+        return None
+    user_id, token = parsed
+    found = db.session.execute(
+        select(User, LoginSession.id, LoginSession.last_seen_at)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            LoginSession.token_hash == token_hash(token),
+            User.id == user_id,
+            LoginSession.created_at >= _oldest_valid(),
+        )
+    ).first()
+    if found is None:
+        return None
+    user, session_id, last_seen_at = found
+    if not user.is_active:
+        return None
+    now = utcnow()
+    if _aware(last_seen_at) < now - SEEN_EVERY:
+        # Flask-Login loads the account before the view does its work (see create_app), so
+        # this commit holds nothing but the visit.
+        db.session.execute(
+            update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=now)
+        )
+        db.session.commit()
+    user.login_id = cookie_id
+    return user
+
+
+def end(user: User) -> None:
+    """Logging out: the login this account object came from ends, for every copy of its
+    cookies. Commits."""
+    parsed = _parse(user.login_id or "")
+    if parsed is not None:
+        _, token = parsed
+        db.session.execute(
+            delete(LoginSession)
+            .where(LoginSession.user_id == user.id, LoginSession.token_hash == token_hash(token))
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        log.info("login session ended user=%s", user.id)
+    user.login_id = None
+
+
+def end_all(user: User) -> int:
+    """Every login of the account ends; the caller commits, with the change that causes it (a
+    new password, blocking, deleting the account). Returns how many there were."""
+    ended = db.session.execute(
+        delete(LoginSession)
+        .where(LoginSession.user_id == user.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    user.login_id = None
+    log.info("login sessions ended user=%s count=%s", user.id, ended)
+    return ended
+
+
+def log_out_everywhere(user: User) -> None:
+    """Every login of the account ends, this one too: for a lost phone, or a computer that
+    was not one's own. Commits."""
+    end_all(user)
+    db.session.commit()
+
+
+def count(user: User) -> int:
+    """How many logins of the account are open, for the page that offers to end them."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(LoginSession)
+        .where(LoginSession.user_id == user.id, LoginSession.created_at >= _oldest_valid())
+    )
