@@ -85,6 +85,13 @@ def seed(seed_file: Path | None, quiet: bool) -> None:
         click.echo("\nDemo logins (only for trying things out):")
         for role, email, password in report.logins:
             click.echo(f"  {role:<10} {email:<32} {password}")
+        codes = seeding.ballot_codes_to_try()
+        if codes:
+            click.echo(
+                "\nBallot codes to look up on the results page (“Find a ballot by its code”):"
+            )
+            for title, code in codes:
+                click.echo(f"  {code}  {title}")
 
 
 @click.command("doctor")

@@ -180,6 +180,14 @@ def test_seed_loads_users_consultations_and_proposals(app, runner):
     assert counts["Proposal"] > 0
 
 
+def test_seed_prints_the_logins_and_a_ballot_code_to_look_up(runner):
+    result = runner.invoke(args=["seed"])
+    assert ("anna@example.org" in result.output, "Ballot codes to look up" in result.output) == (
+        True,
+        True,
+    )
+
+
 def test_seed_twice_does_not_duplicate_anything(app, runner):
     runner.invoke(args=["seed"])
     after_first = row_counts(app)

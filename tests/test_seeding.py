@@ -24,7 +24,7 @@ from participation.models import (
     User,
     VotingMethod,
 )
-from participation.services import budget_results, seeding, tally
+from participation.services import ballots, budget_results, seeding, tally
 
 DEMO = Path(__file__).resolve().parent.parent / "seeds" / "demo.yaml"
 COUNTED = (
@@ -166,3 +166,10 @@ def test_every_funded_project_of_the_closed_budget_consultation_is_an_initiative
     }
     funded = budget_results.view(closed).funded_rows
     assert initiatives == {row.proposal.id: row.cost for row in funded}
+
+
+def test_the_demo_offers_a_ballot_code_of_its_published_budget_to_look_up(seeded):
+    [(title, code)] = seeding.ballot_codes_to_try()
+    closed = db.session.scalar(select(Consultation).where(Consultation.title == title))
+    found = ballots.find_by_code(closed, code)
+    assert (closed.has_published_results, found.code) == (True, code)

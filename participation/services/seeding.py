@@ -43,6 +43,7 @@ from participation.models import (
 from participation.models.base import utcnow
 from participation.services import accounts, budget_results, follows, promotion
 from participation.services.ballots import generate_code
+from participation.services.budget_results import code_order
 
 # Generated residents cannot log in: their hash matches no password.
 UNUSABLE_PASSWORD_HASH = "!seeded-resident-without-password"
@@ -397,3 +398,25 @@ def _recount() -> None:
         .scalar_subquery()
     )
     db.session.execute(db.update(Proposal).values(support_count=supports, comment_count=comments))
+
+
+def ballot_codes_to_try() -> list[tuple[str, str]]:
+    """For each budget consultation with published results, its title and one ballot code (the
+    first in code order), so that a newcomer can try finding a ballot by its code."""
+    found = []
+    for consultation in db.session.scalars(
+        db.select(Consultation)
+        .where(Consultation.results_published_at.is_not(None))
+        .order_by(Consultation.id)
+    ):
+        if not consultation.uses_ballots:
+            continue
+        code = db.session.scalar(
+            db.select(Ballot.code)
+            .where(Ballot.consultation_id == consultation.id)
+            .order_by(code_order())
+            .limit(1)
+        )
+        if code is not None:
+            found.append((consultation.title, code))
+    return found
