@@ -39,8 +39,11 @@ run: seed
 	@echo ""
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
+# One test process per core; PYTEST_WORKERS=0 runs everything in this one process.
+PYTEST_WORKERS ?= auto
+
 test: install-test translations
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The README's screenshots, from the demo data in Debian's Chromium (scripts/screenshots.py).
 screenshots: install-test translations

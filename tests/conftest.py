@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import NamedTuple
 
 os.environ["APP_ENV"] = "testing"
@@ -39,6 +40,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         help="run the database tests on this backend only (may repeat; default: both)",
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist the browser tests run together in one worker: they share one live
+    server with the demo data and one Chromium, which each worker would otherwise start."""
+    browser_tests = Path(__file__).parent / "browser"
+    for item in items:
+        if browser_tests in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

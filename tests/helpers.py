@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -76,3 +77,9 @@ def at_the_same_moment(
     with ThreadPoolExecutor(max_workers=len(attempts)) as pool:
         futures = [pool.submit(attempt, arguments) for arguments in attempts]
         return [future.result() for future in futures]
+
+
+def without_csrf_tokens(html: str) -> str:
+    """A page with its CSRF tokens blanked out: they are signed with the time, so two
+    answers a second apart differ in them alone."""
+    return re.sub(r'name="csrf_token" value="[^"]+"', "", html)
