@@ -418,16 +418,21 @@ def test_hidden_comment_with_replies_shows_the_moderation_reason(client, factory
     assert "Please be kind" in section
 
 
+def hidden_comment(factory, proposal, body="Rude words", reason="Spam", **fields):
+    return factory.comment(
+        proposal,
+        factory.user(),
+        body=body,
+        state=CommentState.HIDDEN,
+        hidden_reason=reason,
+        **fields,
+    )
+
+
 def test_hidden_comment_without_replies_shows_the_reason_in_its_place(
     client, factory, open_proposal
 ):
-    hidden = factory.comment(
-        open_proposal,
-        factory.user(),
-        body="Rude words",
-        state=CommentState.HIDDEN,
-        hidden_reason="Spam",
-    )
+    hidden = hidden_comment(factory, open_proposal)
     section = comments_section(page(client, open_proposal))
     assert f'id="comment-{hidden.id}"' in section
     assert "Hidden by moderation: Spam" in section
@@ -437,13 +442,7 @@ def test_hidden_comment_without_replies_shows_the_reason_in_its_place(
 def test_moderator_sees_the_hidden_text_marked_with_a_restore_button(
     client, auth, factory, open_proposal
 ):
-    hidden = factory.comment(
-        open_proposal,
-        factory.user(),
-        body="Rude words",
-        state=CommentState.HIDDEN,
-        hidden_reason="Spam",
-    )
+    hidden = hidden_comment(factory, open_proposal)
     auth.login(factory.moderator().email)
     section = comments_section(page(client, open_proposal))
     assert "Rude words" in section
@@ -454,11 +453,8 @@ def test_moderator_sees_the_hidden_text_marked_with_a_restore_button(
 def test_citizens_see_neither_the_hidden_text_nor_the_restore_button(
     client, auth, factory, open_proposal
 ):
-    author = factory.user()
-    hidden = factory.comment(
-        open_proposal, author, body="Rude words", state=CommentState.HIDDEN, hidden_reason="Spam"
-    )
-    auth.login(author.email)
+    hidden = hidden_comment(factory, open_proposal)
+    auth.login(factory.user().email)
     section = comments_section(page(client, open_proposal))
     assert "Rude words" not in section
     assert f"/moderation/comments/{hidden.id}/restore" not in section
@@ -466,13 +462,8 @@ def test_citizens_see_neither_the_hidden_text_nor_the_restore_button(
 
 def test_hidden_reply_shows_the_reason_in_its_place(client, factory, open_proposal):
     top = factory.comment(open_proposal, factory.user(), body="Top")
-    hidden = factory.comment(
-        open_proposal,
-        factory.user(),
-        parent_id=top.id,
-        body="Rude reply",
-        state=CommentState.HIDDEN,
-        hidden_reason="Off topic",
+    hidden = hidden_comment(
+        factory, open_proposal, body="Rude reply", reason="Off topic", parent_id=top.id
     )
     section = comments_section(page(client, open_proposal))
     assert f'id="comment-{hidden.id}"' in section

@@ -22,18 +22,19 @@ PASSWORD = "a long enough passphrase"
 NEW_PASSWORD = "a brand new passphrase"
 
 
+def _registration(email: str) -> dict[str, str]:
+    return {
+        "email": email,
+        "display_name": "New Person",
+        "account_type": "person",
+        "password": PASSWORD,
+        "password_repeat": PASSWORD,
+    }
+
+
 def _register(client: FlaskClient, email: str = "new.person@example.org"):
     return client.post(
-        "/account/register",
-        data={
-            "email": email,
-            "display_name": "New Person",
-            "account_type": "person",
-            "password": PASSWORD,
-            "password_repeat": PASSWORD,
-        },
-        headers=ENGLISH,
-        follow_redirects=True,
+        "/account/register", data=_registration(email), headers=ENGLISH, follow_redirects=True
     )
 
 
@@ -450,16 +451,7 @@ def test_a_third_reset_request_an_hour_for_one_address_is_refused_from_any_host(
 
 def _register_from(client: FlaskClient, email: str, **environ):
     return client.post(
-        "/account/register",
-        data={
-            "email": email,
-            "display_name": "New Person",
-            "account_type": "person",
-            "password": PASSWORD,
-            "password_repeat": PASSWORD,
-        },
-        headers=ENGLISH,
-        environ_base=environ,
+        "/account/register", data=_registration(email), headers=ENGLISH, environ_base=environ
     )
 
 

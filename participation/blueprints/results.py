@@ -143,15 +143,7 @@ def set_selection(slug: str, proposal_id: int):
     try:
         results.set_selected(proposal, current_user, selected, form.reason.data)
     except ValidationFailed as error:
-        show_errors(form, error)
-        return _render(
-            consultation,
-            seen_as,
-            _winners_form(consultation),
-            422,
-            override_form=form,
-            override_of=proposal.id,
-        )
+        return _refused_reason(consultation, seen_as, form, proposal, error)
     except DomainError as error:
         flash(str(error.message), "danger")
     else:
@@ -162,6 +154,19 @@ def set_selection(slug: str, proposal_id: int):
         )
         flash(message, "success")
     return redirect(url_for(".show", slug=slug, _anchor=f"rank-{proposal.id}"))
+
+
+def _refused_reason(consultation, seen_as, form, proposal, error: ValidationFailed):
+    """The page again with the row's form open and the refusal next to its reason (422)."""
+    show_errors(form, error)
+    return _render(
+        consultation,
+        seen_as,
+        _winners_form(consultation),
+        422,
+        override_form=form,
+        override_of=proposal.id,
+    )
 
 
 def _proposal_of(consultation, proposal_id: int) -> Proposal:
@@ -208,15 +213,7 @@ def override(slug: str, proposal_id: int):
     try:
         budget_results.override(consultation, current_user, proposal, fund, form.reason.data)
     except ValidationFailed as error:
-        show_errors(form, error)
-        return _render(
-            consultation,
-            seen_as,
-            _winners_form(consultation),
-            422,
-            override_form=form,
-            override_of=proposal.id,
-        )
+        return _refused_reason(consultation, seen_as, form, proposal, error)
     except DomainError as error:
         flash(str(error.message), "danger")
     else:
