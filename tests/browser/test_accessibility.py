@@ -315,6 +315,19 @@ def test_axe_finds_no_wcag_violation(visit: Visit, tab_as, demo_ids: DemoIds):
     assert not violations, f"{page.url}\n{violation_report(violations)}"
 
 
+@pytest.mark.parametrize("role", ["visitor", "moderator"])
+def test_axe_finds_no_wcag_violation_with_the_menu_open_on_a_phone(phone, role: str):
+    """Opened by a tap, which leaves the menu button in its hover state on a touch screen;
+    axe judges the colours once the button's transitions have ended."""
+    page = phone(role)
+    page.goto(consultation(demo.COLLECTING))
+    page.locator("details.site-menu > summary").tap()
+    assert page.locator("details.site-menu").evaluate("details => details.open")
+    page.wait_for_function("() => document.getAnimations().length === 0")
+    violations = axe.run(page, options=AXE_OPTIONS).response["violations"]
+    assert not violations, f"{page.url}\n{violation_report(violations)}"
+
+
 def test_axe_reports_what_it_should(tab_as):
     """The check above is no empty ritual: a field without a label and a skipped heading level
     on a real page are reported."""

@@ -9,20 +9,12 @@ ticks it; a link stretched over its card (Bootstrap's .stretched-link) counts wi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from tests.browser import demo
+from tests.browser.conftest import PHONE
 from tests.browser.demo import DemoIds, Visit, consultation
 
-PHONE = {
-    "viewport": {"width": 360, "height": 740},
-    "screen": {"width": 360, "height": 740},
-    "is_mobile": True,
-    "has_touch": True,
-    "device_scale_factor": 2,
-}
 MINIMUM = 44
 
 # Every visible tap target smaller than MINIMUM, described so that a reader finds it.
@@ -149,14 +141,6 @@ VISITS = [
     Visit("notifications", "citizen", "/notifications"),
     Visit("home unconfirmed", "unconfirmed", "/"),
 ]
-
-
-@pytest.fixture
-def phone(page_as) -> Callable[..., object]:
-    def open_page(role: str):
-        return page_as(role, **PHONE)
-
-    return open_page
 
 
 def assert_no_sideways_scrolling(page) -> None:
