@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import demo
+from tests.browser import journeys_support as journey
 from tests.browser.conftest import PHONE
 from tests.browser.demo import DemoIds, Visit, consultation
 
@@ -106,6 +107,7 @@ SIDEWAYS = """width => {
   const culprits = beyond.filter(element => positioned(element) || !scrolls(element));
   return {
     scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth,
     innerWidth: window.innerWidth,
     beyond: (culprits.length ? culprits : beyond).slice(0, 8).map(describe),
   };
@@ -146,7 +148,11 @@ VISITS = [
 def assert_no_sideways_scrolling(page) -> None:
     width = PHONE["viewport"]["width"]
     sideways = page.evaluate(SIDEWAYS, width)
-    fits = sideways["innerWidth"] == width and sideways["scrollWidth"] <= width
+    fits = (
+        sideways["innerWidth"] == width
+        and sideways["scrollWidth"] <= width
+        and sideways["scrollWidth"] <= sideways["clientWidth"]
+    )
     assert fits, f"{page.url} is wider than the phone's {width} pixels: {sideways}"
 
 
@@ -197,3 +203,66 @@ def test_the_measure_finds_small_targets_and_spares_links_in_sentences(phone):
     assert "input#tick" in small, "a box its label does not cover counts on its own"
     assert "the rules" not in small and "Anna" not in small, "links in a line of text are spared"
     assert "Big enough" not in small
+
+
+# Results on a phone: the cells a reader compares, each inside the screen's width, for every
+# row of the results table (a row is a card there).
+CELLS_BEYOND = """([width, selectors]) => {
+  const rows = Array.from(document.querySelectorAll("main table.results-table tbody tr"));
+  const beyond = [];
+  for (const row of rows) {
+    for (const selector of selectors) {
+      const cell = row.querySelector(selector);
+      if (!cell) {
+        beyond.push(`${row.id}: no ${selector}`);
+        continue;
+      }
+      const box = cell.getBoundingClientRect();
+      if (box.width === 0 || box.left < 0 || box.right > width + 0.5) {
+        beyond.push(`${row.id} ${selector}: ${Math.round(box.left)}..${Math.round(box.right)}`);
+      }
+    }
+  }
+  return {rows: rows.length, beyond};
+}"""
+
+FONT_SIZES = """selector => Array.from(document.querySelectorAll(selector))
+  .map(element => parseFloat(getComputedStyle(element).fontSize))"""
+
+
+def _labelled(app, *msgids: str) -> list[str]:
+    """Cell selectors by their German data-label (what a stacked cell says it is)."""
+    return [f'td[data-label="{journey.in_german(app, msgid)}"]' for msgid in msgids]
+
+
+def assert_cells_fit(page, selectors: list[str]) -> None:
+    width = PHONE["viewport"]["width"]
+    cells = page.evaluate(CELLS_BEYOND, [width, selectors])
+    assert cells["rows"] > 0, "the results table has rows"
+    assert not cells["beyond"], f"cells beyond {width} px:\n  " + "\n  ".join(cells["beyond"])
+
+
+def test_the_budget_results_show_each_project_within_a_phone_screen(phone, live_app):
+    page = phone("visitor")
+    page.goto(consultation(demo.BUDGET_CLOSED, "/results"))
+    assert_no_sideways_scrolling(page)
+    assert_cells_fit(page, ["th[scope=row]", *_labelled(live_app, "Cost", "Approvals", "Funded")])
+
+
+def test_the_budget_chart_text_is_body_size_on_a_phone(phone):
+    page = phone("visitor")
+    page.goto(consultation(demo.BUDGET_CLOSED, "/results"))
+    body = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert body >= 12
+    for selector in (".budget-chart-label", ".budget-chart-figures"):
+        sizes = page.evaluate(FONT_SIZES, selector)
+        assert sizes, f"the chart has {selector}"
+        assert set(sizes) == {body}, f"{selector}: {sorted(set(sizes))} px, body text {body} px"
+
+
+def test_the_support_ranking_shows_each_proposal_within_a_phone_screen(phone, live_app):
+    page = phone("visitor")
+    page.goto(consultation(demo.SUPPORT_CLOSED, "/results"))
+    assert_no_sideways_scrolling(page)
+    cells = _labelled(live_app, "Rank", "Supports", "Estimated cost", "Result")
+    assert_cells_fit(page, ["th[scope=row]", *cells])
