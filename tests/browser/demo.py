@@ -68,9 +68,14 @@ class Visit:
     path: str | Callable[[DemoIds], str]
     status: int = 200
     action: Callable | None = None
+    # For an action that needs the demo's ids (a ballot code to type): ids -> action.
+    action_for: Callable[[DemoIds], Callable] | None = None
 
     def url(self, ids: DemoIds) -> str:
         return self.path(ids) if callable(self.path) else self.path
+
+    def action_on(self, ids: DemoIds) -> Callable | None:
+        return self.action_for(ids) if self.action_for else self.action
 
 
 def consultation(slug: str, suffix: str = "") -> str:

@@ -9,6 +9,8 @@ ticks it; a link stretched over its card (Bootstrap's .stretched-link) counts wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from tests.browser import demo
@@ -114,6 +116,16 @@ SIDEWAYS = """width => {
 }"""
 
 
+def find_ballot(code: str) -> Callable:
+    def action(page) -> None:
+        page.locator("#code").fill(code)
+        with page.expect_navigation():
+            page.locator("#find-ballot button[type=submit]").click()
+        assert page.locator("#found-ballot").is_visible()
+
+    return action
+
+
 VISITS = [
     Visit("home", "visitor", "/"),
     Visit("consultation list", "visitor", "/consultations/"),
@@ -133,6 +145,14 @@ VISITS = [
     Visit("register", "visitor", "/account/register"),
     Visit("ballot", "citizen", consultation(demo.BUDGET_VOTING, "/ballot")),
     Visit("results budget", "visitor", consultation(demo.BUDGET_CLOSED, "/results")),
+    Visit("results budget as moderator", "moderator", consultation(demo.BUDGET_CLOSED, "/results")),
+    Visit("ballot look-up", "visitor", consultation(demo.BUDGET_CLOSED, "/results/ballot")),
+    Visit(
+        "ballot found",
+        "visitor",
+        consultation(demo.BUDGET_CLOSED, "/results"),
+        action_for=lambda ids: find_ballot(ids.budget_ballot_code),
+    ),
     Visit("results support", "visitor", consultation(demo.SUPPORT_CLOSED, "/results")),
     Visit("initiative list", "visitor", "/initiatives"),
     Visit("initiative", "visitor", lambda ids: f"/initiatives/{ids.initiative}"),
@@ -141,6 +161,8 @@ VISITS = [
     Visit("account settings", "citizen", "/account/settings"),
     Visit("notification settings", "citizen", "/account/settings/notifications"),
     Visit("notifications", "citizen", "/notifications"),
+    Visit("phase confirmation", "moderator", consultation(demo.COLLECTING, "/phase")),
+    Visit("notification settings as moderator", "moderator", "/account/settings/notifications"),
     Visit("home unconfirmed", "unconfirmed", "/"),
 ]
 
@@ -163,6 +185,8 @@ def test_the_page_fits_a_phone_and_its_tap_targets_are_big_enough(
     page = phone(visit.role)
     response = page.goto(visit.url(demo_ids))
     assert response.status == 200
+    if action := visit.action_on(demo_ids):
+        action(page)
     assert_no_sideways_scrolling(page)
     small = page.evaluate(SMALL_TAP_TARGETS, MINIMUM)
     assert not small, f"{page.url}: tap targets under {MINIMUM}×{MINIMUM}:\n  " + "\n  ".join(small)
