@@ -129,6 +129,15 @@ CONTEXT_OPTIONS = {
     "viewport": {"width": 1280, "height": 900},
 }
 
+# A small phone (360 by 740 CSS pixels, touch), for `page_as(role, **PHONE)`.
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "screen": {"width": 360, "height": 740},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
+
 
 @pytest.fixture(scope="session")
 def login_states(browser, base_url: str) -> dict[str, dict | None]:
@@ -235,3 +244,14 @@ def page_as(shared: SharedContexts) -> Iterator[Callable[..., Any]]:
             page.close()
     for context in own:
         context.close()
+
+
+@pytest.fixture
+def phone(page_as) -> Callable[..., Any]:
+    """A new page as one of ROLES on a small phone: `page = phone("citizen")`; further context
+    options (`java_script_enabled=False`) go with it."""
+
+    def open_page(role: str, **options: Any):
+        return page_as(role, **(PHONE | options))
+
+    return open_page

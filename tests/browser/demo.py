@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from participation.extensions import db
 from participation.models import (
+    Ballot,
     Comment,
     Consultation,
     Initiative,
@@ -35,6 +36,7 @@ MODERATOR = "moderation@example.org"
 NEIGHBOUR = "mehmet@example.org"
 # An account whose address is not confirmed yet (the browser tests log in with it as well).
 UNCONFIRMED = ("unconfirmed@example.org", "demo-unconfirmed-password")
+HIDDEN_REASON = "Persönlicher Angriff auf eine Person."
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class DemoIds:
     collecting_category: int
     initiative: int  # the initiative with the most updates
     reported_comment: int
+    hidden_comment: int  # on the discussed proposal, hidden by the moderator with HIDDEN_REASON
+    budget_ballot_code: str  # a ballot of the closed budget consultation, as its voter got it
     citizen: int  # the demo citizen's account, for their profile
     author: int  # another person with public proposals and comments
     other_user: int  # an account an admin may delete on request (not deleted by the tests)
@@ -64,9 +68,14 @@ class Visit:
     path: str | Callable[[DemoIds], str]
     status: int = 200
     action: Callable | None = None
+    # For an action that needs the demo's ids (a ballot code to type): ids -> action.
+    action_for: Callable[[DemoIds], Callable] | None = None
 
     def url(self, ids: DemoIds) -> str:
         return self.path(ids) if callable(self.path) else self.path
+
+    def action_on(self, ids: DemoIds) -> Callable | None:
+        return self.action_for(ids) if self.action_for else self.action
 
 
 def consultation(slug: str, suffix: str = "") -> str:
@@ -114,7 +123,7 @@ def prepare(app: Flask) -> DemoIds:
         moderation.report(
             citizen, comment=comments[0], reason=ReportReason.OTHER, text="Beleidigend."
         )
-        moderation.hide_comment(comments[1], moderator, "Persönlicher Angriff auf eine Person.")
+        moderation.hide_comment(comments[1], moderator, HIDDEN_REASON)
         own = db.session.scalar(
             select(Proposal).filter_by(consultation_id=collecting.id, author_id=citizen.id)
         )
@@ -132,6 +141,12 @@ def prepare(app: Flask) -> DemoIds:
             .group_by(Initiative.id)
             .order_by(func.count(InitiativeUpdate.id).desc(), Initiative.id)
         )
+        ballot_code = db.session.scalar(
+            select(Ballot.code)
+            .filter_by(consultation_id=_consultation(BUDGET_CLOSED).id)
+            .order_by(Ballot.code)
+        )
+        assert ballot_code, "the demo's closed budget consultation needs ballots"
         return DemoIds(
             discussed_proposal=discussed.id,
             own_proposal=own.id,
@@ -140,9 +155,19 @@ def prepare(app: Flask) -> DemoIds:
             collecting_category=collecting.categories[0].id,
             initiative=initiative.id,
             reported_comment=comments[0].id,
+            hidden_comment=comments[1].id,
+            budget_ballot_code=ballot_code,
             citizen=citizen.id,
             author=discussed.author_id,
             other_user=neighbour.id,
             reset_token=accounts.password_reset_token(citizen),
             unsubscribe_token=notifications.unsubscribe_token(neighbour.id),
         )
+
+
+def add_comment(app: Flask, proposal_id: int, email: str, text: str) -> int:
+    """A new comment by the person with `email`, for a test that changes it (hides it, say)
+    without touching the comments other tests look at."""
+    with app.test_request_context():  # the mails it queues link to the site
+        proposal = db.session.get(Proposal, proposal_id)
+        return comment_service.add(proposal, _user(email), text).id

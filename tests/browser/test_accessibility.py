@@ -71,6 +71,14 @@ def submit_an_unknown_choice(page) -> None:
     submit_main_form(page)
 
 
+RESULTS_BUDGET = consultation(demo.BUDGET_CLOSED, "/results")
+FIND_BALLOT = "#find-ballot button[type=submit]"
+
+
+def look_up_ballot(code: str) -> Callable:
+    return fill_and_submit({"#code": code}, FIND_BALLOT)
+
+
 VISITS = [
     # Visitors
     Visit("home", "visitor", "/"),
@@ -97,7 +105,22 @@ VISITS = [
     Visit("proposal with comments", "visitor", lambda ids: f"/proposals/{ids.discussed_proposal}"),
     Visit("proposal in voting", "visitor", lambda ids: f"/proposals/{ids.voting_proposal}"),
     Visit("results support", "visitor", consultation(demo.SUPPORT_CLOSED, "/results")),
-    Visit("results budget", "visitor", consultation(demo.BUDGET_CLOSED, "/results")),
+    Visit("results budget", "visitor", RESULTS_BUDGET),
+    Visit("ballot look-up", "visitor", consultation(demo.BUDGET_CLOSED, "/results/ballot")),
+    Visit(
+        "ballot found",
+        "visitor",
+        RESULTS_BUDGET,
+        action_for=lambda ids: look_up_ballot(ids.budget_ballot_code.replace("-", "").lower()),
+    ),
+    Visit("ballot look-up with errors", "visitor", RESULTS_BUDGET, 422, look_up_ballot("K7QF")),
+    Visit(
+        "ballot look-up unknown code",
+        "visitor",
+        RESULTS_BUDGET,
+        404,
+        look_up_ballot("ZZZZ-ZZZZ-ZZZZ"),
+    ),
     Visit("initiative list", "visitor", "/initiatives"),
     Visit("initiative", "visitor", lambda ids: f"/initiatives/{ids.initiative}"),
     Visit("login", "visitor", "/account/login"),
@@ -238,6 +261,9 @@ VISITS = [
     Visit("results as moderator", "moderator", consultation(demo.BUDGET_CLOSED, "/results")),
     Visit("budget voting as moderator", "moderator", consultation(demo.BUDGET_VOTING)),
     Visit("proposal as moderator", "moderator", lambda ids: f"/proposals/{ids.discussed_proposal}"),
+    Visit("phase confirmation", "moderator", consultation(demo.COLLECTING, "/phase")),
+    Visit("phase confirmation budget", "moderator", consultation(demo.BUDGET_VOTING, "/phase")),
+    Visit("notification settings as moderator", "moderator", "/account/settings/notifications"),
     Visit("new consultation", "moderator", "/consultations/new"),
     Visit("new consultation with errors", "moderator", "/consultations/new", 422, submit_main_form),
     Visit(
@@ -305,8 +331,8 @@ def violation_report(violations: list[dict]) -> str:
 def test_axe_finds_no_wcag_violation(visit: Visit, tab_as, demo_ids: DemoIds):
     page = tab_as(visit.role)
     response = page.goto(visit.url(demo_ids))
-    if visit.action:
-        visit.action(page)
+    if action := visit.action_on(demo_ids):
+        action(page)
     else:
         assert response.status == visit.status
     assert page.locator("h1").count() == 1, "every page has one main heading"
@@ -314,6 +340,19 @@ def test_axe_finds_no_wcag_violation(visit: Visit, tab_as, demo_ids: DemoIds):
         assert page.locator("#error-summary").count() == 1, "the errors are summed up"
     results = axe.run(page, options=AXE_OPTIONS)
     violations = results.response["violations"]
+    assert not violations, f"{page.url}\n{violation_report(violations)}"
+
+
+@pytest.mark.parametrize("role", ["visitor", "moderator"])
+def test_axe_finds_no_wcag_violation_with_the_menu_open_on_a_phone(phone, role: str):
+    """Opened by a tap, which leaves the menu button in its hover state on a touch screen;
+    axe judges the colours once the button's transitions have ended."""
+    page = phone(role)
+    page.goto(consultation(demo.COLLECTING))
+    page.locator("details.site-menu > summary").tap()
+    assert page.locator("details.site-menu").evaluate("details => details.open")
+    page.wait_for_function("() => document.getAnimations().length === 0")
+    violations = axe.run(page, options=AXE_OPTIONS).response["violations"]
     assert not violations, f"{page.url}\n{violation_report(violations)}"
 
 
@@ -360,7 +399,7 @@ def test_form_errors_are_announced_and_linked_to_their_fields(
 ):
     page = tab_as(visit.role)
     page.goto(visit.url(demo_ids))
-    visit.action(page)
+    visit.action_on(demo_ids)(page)
     summary = page.locator("#error-summary")
     assert summary.get_attribute("role") == "alert"
     assert page.evaluate("document.activeElement.id") == "error-summary", "focus is on it"

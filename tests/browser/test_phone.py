@@ -14,15 +14,10 @@ from collections.abc import Callable
 import pytest
 
 from tests.browser import demo
+from tests.browser import journeys_support as journey
+from tests.browser.conftest import PHONE
 from tests.browser.demo import DemoIds, Visit, consultation
 
-PHONE = {
-    "viewport": {"width": 360, "height": 740},
-    "screen": {"width": 360, "height": 740},
-    "is_mobile": True,
-    "has_touch": True,
-    "device_scale_factor": 2,
-}
 MINIMUM = 44
 
 # Every visible tap target smaller than MINIMUM, described so that a reader finds it.
@@ -114,10 +109,21 @@ SIDEWAYS = """width => {
   const culprits = beyond.filter(element => positioned(element) || !scrolls(element));
   return {
     scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth,
     innerWidth: window.innerWidth,
     beyond: (culprits.length ? culprits : beyond).slice(0, 8).map(describe),
   };
 }"""
+
+
+def find_ballot(code: str) -> Callable:
+    def action(page) -> None:
+        page.locator("#code").fill(code)
+        with page.expect_navigation():
+            page.locator("#find-ballot button[type=submit]").click()
+        assert page.locator("#found-ballot").is_visible()
+
+    return action
 
 
 VISITS = [
@@ -139,6 +145,14 @@ VISITS = [
     Visit("register", "visitor", "/account/register"),
     Visit("ballot", "citizen", consultation(demo.BUDGET_VOTING, "/ballot")),
     Visit("results budget", "visitor", consultation(demo.BUDGET_CLOSED, "/results")),
+    Visit("results budget as moderator", "moderator", consultation(demo.BUDGET_CLOSED, "/results")),
+    Visit("ballot look-up", "visitor", consultation(demo.BUDGET_CLOSED, "/results/ballot")),
+    Visit(
+        "ballot found",
+        "visitor",
+        consultation(demo.BUDGET_CLOSED, "/results"),
+        action_for=lambda ids: find_ballot(ids.budget_ballot_code),
+    ),
     Visit("results support", "visitor", consultation(demo.SUPPORT_CLOSED, "/results")),
     Visit("initiative list", "visitor", "/initiatives"),
     Visit("initiative", "visitor", lambda ids: f"/initiatives/{ids.initiative}"),
@@ -147,22 +161,20 @@ VISITS = [
     Visit("account settings", "citizen", "/account/settings"),
     Visit("notification settings", "citizen", "/account/settings/notifications"),
     Visit("notifications", "citizen", "/notifications"),
+    Visit("phase confirmation", "moderator", consultation(demo.COLLECTING, "/phase")),
+    Visit("notification settings as moderator", "moderator", "/account/settings/notifications"),
     Visit("home unconfirmed", "unconfirmed", "/"),
 ]
-
-
-@pytest.fixture
-def phone(page_as) -> Callable[..., object]:
-    def open_page(role: str):
-        return page_as(role, **PHONE)
-
-    return open_page
 
 
 def assert_no_sideways_scrolling(page) -> None:
     width = PHONE["viewport"]["width"]
     sideways = page.evaluate(SIDEWAYS, width)
-    fits = sideways["innerWidth"] == width and sideways["scrollWidth"] <= width
+    fits = (
+        sideways["innerWidth"] == width
+        and sideways["scrollWidth"] <= width
+        and sideways["scrollWidth"] <= sideways["clientWidth"]
+    )
     assert fits, f"{page.url} is wider than the phone's {width} pixels: {sideways}"
 
 
@@ -173,6 +185,8 @@ def test_the_page_fits_a_phone_and_its_tap_targets_are_big_enough(
     page = phone(visit.role)
     response = page.goto(visit.url(demo_ids))
     assert response.status == 200
+    if action := visit.action_on(demo_ids):
+        action(page)
     assert_no_sideways_scrolling(page)
     small = page.evaluate(SMALL_TAP_TARGETS, MINIMUM)
     assert not small, f"{page.url}: tap targets under {MINIMUM}×{MINIMUM}:\n  " + "\n  ".join(small)
@@ -213,3 +227,66 @@ def test_the_measure_finds_small_targets_and_spares_links_in_sentences(phone):
     assert "input#tick" in small, "a box its label does not cover counts on its own"
     assert "the rules" not in small and "Anna" not in small, "links in a line of text are spared"
     assert "Big enough" not in small
+
+
+# Results on a phone: the cells a reader compares, each inside the screen's width, for every
+# row of the results table (a row is a card there).
+CELLS_BEYOND = """([width, selectors]) => {
+  const rows = Array.from(document.querySelectorAll("main table.results-table tbody tr"));
+  const beyond = [];
+  for (const row of rows) {
+    for (const selector of selectors) {
+      const cell = row.querySelector(selector);
+      if (!cell) {
+        beyond.push(`${row.id}: no ${selector}`);
+        continue;
+      }
+      const box = cell.getBoundingClientRect();
+      if (box.width === 0 || box.left < 0 || box.right > width + 0.5) {
+        beyond.push(`${row.id} ${selector}: ${Math.round(box.left)}..${Math.round(box.right)}`);
+      }
+    }
+  }
+  return {rows: rows.length, beyond};
+}"""
+
+FONT_SIZES = """selector => Array.from(document.querySelectorAll(selector))
+  .map(element => parseFloat(getComputedStyle(element).fontSize))"""
+
+
+def _labelled(app, *msgids: str) -> list[str]:
+    """Cell selectors by their German data-label (what a stacked cell says it is)."""
+    return [f'td[data-label="{journey.in_german(app, msgid)}"]' for msgid in msgids]
+
+
+def assert_cells_fit(page, selectors: list[str]) -> None:
+    width = PHONE["viewport"]["width"]
+    cells = page.evaluate(CELLS_BEYOND, [width, selectors])
+    assert cells["rows"] > 0, "the results table has rows"
+    assert not cells["beyond"], f"cells beyond {width} px:\n  " + "\n  ".join(cells["beyond"])
+
+
+def test_the_budget_results_show_each_project_within_a_phone_screen(phone, live_app):
+    page = phone("visitor")
+    page.goto(consultation(demo.BUDGET_CLOSED, "/results"))
+    assert_no_sideways_scrolling(page)
+    assert_cells_fit(page, ["th[scope=row]", *_labelled(live_app, "Cost", "Approvals", "Funded")])
+
+
+def test_the_budget_chart_text_is_body_size_on_a_phone(phone):
+    page = phone("visitor")
+    page.goto(consultation(demo.BUDGET_CLOSED, "/results"))
+    body = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert body >= 12
+    for selector in (".budget-chart-label", ".budget-chart-figures"):
+        sizes = page.evaluate(FONT_SIZES, selector)
+        assert sizes, f"the chart has {selector}"
+        assert set(sizes) == {body}, f"{selector}: {sorted(set(sizes))} px, body text {body} px"
+
+
+def test_the_support_ranking_shows_each_proposal_within_a_phone_screen(phone, live_app):
+    page = phone("visitor")
+    page.goto(consultation(demo.SUPPORT_CLOSED, "/results"))
+    assert_no_sideways_scrolling(page)
+    cells = _labelled(live_app, "Rank", "Supports", "Estimated cost", "Result")
+    assert_cells_fit(page, ["th[scope=row]", *cells])
