@@ -94,7 +94,11 @@ def shots(app) -> list[Shot]:
             prepare=tick_ballot,
             phone_scroll_to="form[data-ballot-form] fieldset",
         ),
-        Shot("results", "/consultations/buergerhaushalt-2026/results"),
+        Shot(
+            "results",
+            "/consultations/buergerhaushalt-2026/results",
+            phone_scroll_to="#budget-projects-title",
+        ),
     ]
 
 
