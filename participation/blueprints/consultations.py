@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import (
     Blueprint,
     abort,
@@ -15,12 +17,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from participation.blueprints.access import moderator_required
+from participation.blueprints.limits import paginated
 from participation.forms import show_errors
 from participation.forms.consultations import ConsultationForm, PhaseForm
 from participation.models import Answer, Phase, TallyRule, VotingMethod
 from participation.services import audit, consultations, guidance, phases, proposals
 from participation.services.consultations import ConsultationSettings
 from participation.services.errors import DomainError, ValidationFailed
+from participation.services.limits import parse_id
 
 bp = Blueprint("consultations", __name__, url_prefix="/consultations")
 
@@ -72,7 +76,7 @@ def _proposal_query(consultation) -> proposals.ProposalQuery:
         sort = proposals.ProposalSort(args.get("sort", "newest"))
     except ValueError:
         sort = proposals.ProposalSort.NEWEST
-    category_id = args.get("category", type=int)
+    category_id = parse_id(args.get("category"))
     if category_id not in {category.id for category in consultation.categories}:
         category_id = None
     try:
@@ -86,7 +90,6 @@ def _proposal_query(consultation) -> proposals.ProposalQuery:
         category_id=category_id,
         text=args.get("q", "")[:200],
         answer=answer,
-        page=args.get("page", 1, type=int) or 1,
         per_page=current_app.config["PROPOSALS_PER_PAGE"],
         seed=int(session["proposal_seed"]),
     )
@@ -96,7 +99,7 @@ def _proposal_query(consultation) -> proposals.ProposalQuery:
 def show(slug: str):
     consultation = consultations.get_visible(slug, current_user)
     query = _proposal_query(consultation)
-    page = proposals.search(consultation, query)
+    page = paginated(lambda number: proposals.search(consultation, replace(query, page=number)))
     return render_template(
         "consultations/show.html",
         consultation=consultation,
