@@ -69,9 +69,16 @@ def test_a_page_number_is_read_within_its_bounds(text, page):
 # Control characters
 
 
-@pytest.mark.parametrize("text", ["a\x00b", "\x1b[31mred", "bell\x07", "del\x7f", "tab\tin a line"])
-def test_control_characters_are_found_in_a_line(text):
+@pytest.mark.parametrize(
+    "text", ["a\x00b", "\x1b[31mred", "bell\x07", "del\x7f", "line\nbreak", "carriage\rreturn"]
+)
+def test_control_characters_and_line_breaks_are_found_in_a_line(text):
     assert has_control_characters(text)
+
+
+def test_a_tab_is_allowed_in_a_line():
+    """Browsers let people paste it into any field; the services collapse it where it matters."""
+    assert not has_control_characters("Anna\tSchmidt")
 
 
 @pytest.mark.parametrize("text", ["first line\nsecond", "windows\r\nlines", "a\ttab"])
@@ -90,6 +97,7 @@ def test_ordinary_text_has_no_control_characters():
 
 def test_control_characters_are_taken_out_to_show_the_text_again():
     assert without_control_characters("Ti\x00tle\x1b\n") == "Title"
+    assert without_control_characters("Ti\ttle") == "Ti\ttle"
     assert without_control_characters("Line\x00 one\nline two", multiline=True) == (
         "Line one\nline two"
     )

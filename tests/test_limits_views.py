@@ -4,12 +4,18 @@ answer (404, 400, 422 or the nearest page), never a server error, and nothing is
 
 from __future__ import annotations
 
+import importlib
+import io
+import pkgutil
 import re
 from typing import NamedTuple
 
 import pytest
+from flask_wtf import FlaskForm
 
-from participation.models import Phase
+from participation.extensions import db
+from participation.forms import Form
+from participation.models import Comment, Phase, Proposal, User
 from participation.services.limits import MAX_ID
 from tests.conftest import AuthActions
 from tests.helpers import add_comment_notifications
@@ -169,3 +175,258 @@ def test_the_page_a_notification_form_returns_to_is_a_page_of_the_list(client, f
     response = client.post("/notifications/read", data={"page": "99999999999999999999"})
     assert response.status_code == 302
     assert current_page(client, response.headers["Location"], None) == 2
+
+
+# Forms: a file part or JSON where a form is expected
+
+
+def stored_rows(app, model) -> list:
+    with app.app_context():
+        return list(db.session.scalars(db.select(model)))
+
+
+@pytest.fixture
+def collecting(factory, auth):
+    """A consultation collecting proposals, and a confirmed citizen logged in."""
+    auth.login(factory.user().email)
+    return factory.consultation(phase=Phase.COLLECTING)
+
+
+def test_a_file_sent_for_a_text_field_counts_as_missing(app, client, collecting):
+    response = client.post(
+        f"/consultations/{collecting.slug}/proposals/new",
+        data={"title": (io.BytesIO(b"Benches"), "title.txt"), "body": "More benches."},
+        content_type="multipart/form-data",
+        headers=ENGLISH,
+    )
+    assert response.status_code == 422
+    assert "Please enter a title." in response.get_data(as_text=True)
+    assert stored_rows(app, Proposal) == []
+
+
+def test_a_file_sent_for_a_comment_counts_as_missing(app, client, factory):
+    author = factory.user()
+    proposal = factory.proposal(factory.consultation(), author)
+    AuthActions(client).login(author.email)
+    response = client.post(
+        f"/proposals/{proposal.id}/comments",
+        data={"comment-body": (io.BytesIO(b"\x00\xff binary"), "comment.bin")},
+        content_type="multipart/form-data",
+        headers=ENGLISH,
+    )
+    assert response.status_code == 422
+    assert "Please write a comment." in response.get_data(as_text=True)
+    assert stored_rows(app, Comment) == []
+
+
+def test_files_for_every_field_of_the_login_are_refused_as_missing(client, factory):
+    user = factory.user()
+    response = client.post(
+        "/account/login",
+        data={
+            "email": (io.BytesIO(user.email.encode()), "email.txt"),
+            "password": (io.BytesIO(b"correct horse battery"), "password.txt"),
+        },
+        content_type="multipart/form-data",
+        headers=ENGLISH,
+    )
+    assert response.status_code == 422
+    assert "Please enter your e-mail address." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [[1, 2], "a proposal", 12, None, {"title": 12, "body": ["More", "benches"]}, {"title": {}}],
+    ids=["array", "string", "number", "null", "numbers-and-lists", "object"],
+)
+def test_json_that_is_no_object_of_texts_counts_as_an_empty_form(app, client, collecting, body):
+    response = client.post(
+        f"/consultations/{collecting.slug}/proposals/new", json=body, headers=ENGLISH
+    )
+    assert response.status_code == 422
+    assert "Please enter a title." in response.get_data(as_text=True)
+    assert stored_rows(app, Proposal) == []
+
+
+def test_malformed_json_counts_as_an_empty_form(app, client, collecting):
+    response = client.post(
+        f"/consultations/{collecting.slug}/proposals/new",
+        data=b'{"title": "Benches", ',
+        content_type="application/json",
+        headers=ENGLISH,
+    )
+    assert response.status_code == 422
+    assert stored_rows(app, Proposal) == []
+
+
+def test_a_json_object_of_texts_is_read_like_a_form(app, client, collecting):
+    """Flask-WTF reads JSON objects; the texts of one still make a proposal."""
+    response = client.post(
+        f"/consultations/{collecting.slug}/proposals/new",
+        json={"title": "Benches in the park", "body": "More benches."},
+    )
+    assert response.status_code == 302
+    assert [proposal.title for proposal in stored_rows(app, Proposal)] == ["Benches in the park"]
+
+
+def test_every_form_of_the_project_is_built_on_the_project_form():
+    """It keeps file parts, odd JSON and control characters away from the fields."""
+    import participation.forms
+
+    modules = [
+        importlib.import_module(f"participation.forms.{module.name}")
+        for module in pkgutil.iter_modules(participation.forms.__path__)
+    ]
+    forms = {
+        value
+        for module in [participation.forms, *modules]
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, FlaskForm) and value is not FlaskForm
+    }
+    assert forms
+    assert {form.__name__ for form in forms if not issubclass(form, Form)} == set()
+
+
+# Forms: control characters
+
+
+def submit_proposal(client, consultation, **fields):
+    data = {"title": "Benches in the park", "body": "More benches."} | fields
+    return client.post(
+        f"/consultations/{consultation.slug}/proposals/new", data=data, headers=ENGLISH
+    )
+
+
+@pytest.mark.parametrize("title", ["Benches\x00", "\x1b[31mBenches", "Ben\nches", "Ben\x7fches"])
+def test_a_title_with_control_characters_is_refused_next_to_the_field(
+    app, client, collecting, title
+):
+    response = submit_proposal(client, collecting, title=title)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert re.search(r'id="title-error">[^<]*<span[^>]*>⚠</span> This text contains control', html)
+    assert stored_rows(app, Proposal) == []
+
+
+def test_the_refused_text_is_shown_again_without_its_control_characters(client, collecting):
+    html = submit_proposal(client, collecting, title="Ben\x00ches\x07").get_data(as_text=True)
+    assert 'value="Benches"' in html
+    assert not CONTROL_CHARACTER.search(html)
+
+
+def test_the_refusal_is_in_german_by_default(client, collecting):
+    response = client.post(
+        f"/consultations/{collecting.slug}/proposals/new",
+        data={"title": "Bänke\x00", "body": "Mehr Bänke."},
+    )
+    assert "Dieser Text enthält Steuerzeichen" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("body", ["More\x00 benches.", "More\x0bbenches.", "\x1b[2J"])
+def test_a_text_of_several_lines_with_control_characters_is_refused(app, client, collecting, body):
+    assert submit_proposal(client, collecting, body=body).status_code == 422
+    assert stored_rows(app, Proposal) == []
+
+
+def test_tabs_and_line_breaks_are_kept_in_a_text_of_several_lines(app, client, collecting):
+    assert submit_proposal(client, collecting, body="One\r\n\ttwo\nthree").status_code == 302
+    [proposal] = stored_rows(app, Proposal)
+    assert "\ttwo\nthree" in proposal.body
+
+
+def test_a_comment_with_a_nul_is_refused(app, client, factory):
+    author = factory.user()
+    proposal = factory.proposal(factory.consultation(), author)
+    AuthActions(client).login(author.email)
+    response = client.post(
+        f"/proposals/{proposal.id}/comments", data={"comment-body": "Yes\x00!"}, headers=ENGLISH
+    )
+    assert response.status_code == 422
+    assert "This text contains control characters" in response.get_data(as_text=True)
+    assert stored_rows(app, Comment) == []
+
+
+def test_a_display_name_with_a_nul_is_refused_at_registration(app, client):
+    response = client.post(
+        "/account/register",
+        data={
+            "email": "new@example.org",
+            "display_name": "New\x00comer",
+            "account_type": "person",
+            "password": "correct horse battery",
+            "password_repeat": "correct horse battery",
+        },
+        headers=ENGLISH,
+    )
+    assert response.status_code == 422
+    assert "This text contains control characters" in response.get_data(as_text=True)
+    assert stored_rows(app, User) == []
+
+
+def test_a_hidden_field_with_control_characters_is_refused_above_the_form(app, client, factory):
+    proposal = factory.proposal(factory.consultation(), factory.user())
+    AuthActions(client).login(factory.moderator().email)
+    response = client.post(
+        f"/moderation/proposals/{proposal.id}/hide",
+        data={"reason": "Spam.", "next": "/\x00"},
+        headers=ENGLISH,
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert re.search(r'id="error-summary".*<li>This text contains control', html, re.DOTALL)
+    assert not CONTROL_CHARACTER.search(html)
+    assert stored_rows(app, Proposal)[0].is_published
+
+
+# Addresses and query strings: control characters
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/consultations/{slug}?q=Bench%00es",
+        "/consultations/{slug}?sort=%1B[31m",
+        "/initiatives?consultation=%00",
+        "/moderation/users?q=%07",
+        "/?%00=1",
+    ],
+)
+def test_a_query_string_with_control_characters_is_refused_with_a_message(client, factory, path):
+    consultation = factory.consultation()
+    AuthActions(client).login(factory.admin().email)
+    response = client.get(path.format(slug=consultation.slug), headers=ENGLISH)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The address contains control characters" in html
+    assert not CONTROL_CHARACTER.search(html)
+
+
+@pytest.mark.parametrize(
+    "path", ["/consultations/Park%00s", "/account/confirm/%1B", "/no%00where", "/people/1%00"]
+)
+def test_an_address_with_control_characters_is_not_found(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert not CONTROL_CHARACTER.search(response.get_data(as_text=True))
+
+
+def test_bytes_of_a_query_string_that_are_no_utf8_are_never_written_into_the_page(client):
+    """The language switch of every page returns to the address it was sent from."""
+    response = client.get("/", environ_overrides={"QUERY_STRING": "q=\xff&r=\x01"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert not CONTROL_CHARACTER.search(html)
+    assert "\xff" not in html
+
+
+def test_the_page_returns_to_its_address_with_odd_characters_percent_encoded(client):
+    response = client.get("/", environ_overrides={"QUERY_STRING": "q=\xff"})
+    assert response.status_code == 200
+    assert '<input type="hidden" name="next" value="/?q=%FF">' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("target", ["/\r\nSet-Cookie: x=1", "/proposals\x00", "/\x1b"])
+def test_a_next_address_with_control_characters_goes_to_the_default_page(client, target):
+    response = client.post("/language", data={"language": "en", "next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"

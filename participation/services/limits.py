@@ -5,7 +5,10 @@ Every id column is an INTEGER, 32 bits on PostgreSQL (64 on SQLite): a larger nu
 row, so it is "not found" like any unknown id, never an overflow in the database. Control
 characters (NUL, escape sequences, …) belong in no title or comment: PostgreSQL cannot store NUL,
 browsers show them as nothing or as boxes, and they come from pasting or from scripts, not from
-typing. Tab, line feed and carriage return are the exception, in text of several lines.
+typing. Tab is the exception, since a browser lets people paste it into any field (the services
+turn it into a space where they collapse whitespace), and line feed and carriage return in text
+of several lines; a browser sends no line break from a field of one line, and one there could end
+up in the header of an e-mail.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ MAX_ID = 2**31 - 1  # the largest value of an INTEGER column on PostgreSQL
 MAX_PAGE = MAX_ID
 
 _MAX_DIGITS = len(str(MAX_ID))
-_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f]")
-_CONTROL_CHARACTERS_BUT_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_CHARACTERS_BUT_TAB = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+_CONTROL_CHARACTERS_BUT_TAB_AND_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 CONTROL_CHARACTERS_MESSAGE = _l(
     "This text contains control characters (invisible characters such as NUL) that cannot be "
@@ -54,12 +57,12 @@ def page_number(text: str | None) -> int:
 
 
 def _pattern(multiline: bool) -> re.Pattern[str]:
-    return _CONTROL_CHARACTERS_BUT_LINES if multiline else _CONTROL_CHARACTERS
+    return _CONTROL_CHARACTERS_BUT_TAB_AND_LINES if multiline else _CONTROL_CHARACTERS_BUT_TAB
 
 
 def has_control_characters(text: str, *, multiline: bool = False) -> bool:
-    """Whether `text` holds a control character; in `multiline` text tab, line feed and
-    carriage return are allowed."""
+    """Whether `text` holds a control character other than tab; in `multiline` text line feed
+    and carriage return are allowed too."""
     return _pattern(multiline).search(text) is not None
 
 
