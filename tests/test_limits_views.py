@@ -8,6 +8,7 @@ import importlib
 import io
 import pkgutil
 import re
+from datetime import date
 from typing import NamedTuple
 
 import pytest
@@ -15,7 +16,7 @@ from flask_wtf import FlaskForm
 
 from participation.extensions import db
 from participation.forms import Form
-from participation.models import Comment, Phase, Proposal, User
+from participation.models import Comment, Consultation, Phase, Proposal, User, VotingMethod
 from participation.services.limits import MAX_ID
 from tests.conftest import AuthActions
 from tests.helpers import add_comment_notifications
@@ -430,3 +431,57 @@ def test_a_next_address_with_control_characters_goes_to_the_default_page(client,
     response = client.post("/language", data={"language": "en", "next": target})
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
+
+
+# Numbers and dates a column holds
+
+
+def consultation_form(**fields) -> dict:
+    data = {"title": "Old town", "summary": "", "description": "", "categories": ""}
+    return data | {"voting_method": "budget", "budget": "1000", "tally_rule": "greedy"} | fields
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"budget": "99999999999999999999"}, "budget"),
+        ({"budget": str(2**31)}, "budget"),
+        ({"budget": "9" * 5000}, "budget"),
+        ({"max_supports": str(2**63)}, "max_supports"),
+        ({"min_approvals": "-99999999999999999999"}, "min_approvals"),
+        ({"voting_ends_on": "99999-01-01"}, "voting_ends_on"),
+        ({"results_on": "0000-00-00"}, "results_on"),
+    ],
+    ids=["10to20", "2to31", "5000-digits", "2to63", "negative", "year-99999", "year-0"],
+)
+def test_a_number_or_date_no_column_holds_is_refused_next_to_its_field(
+    app, client, auth, factory, fields, field
+):
+    auth.login(factory.moderator().email)
+    response = client.post("/consultations/new", data=consultation_form(**fields))
+    assert response.status_code == 422
+    assert f'id="{field}-error"' in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Consultation)) == 0
+
+
+def test_a_cost_no_column_holds_is_refused_next_to_the_field(app, client, collecting):
+    response = submit_proposal(client, collecting, estimated_cost="99999999999999999999")
+    assert response.status_code == 422
+    assert "Please enter a cost between 0 and 2,000,000,000." in response.get_data(as_text=True)
+    assert stored_rows(app, Proposal) == []
+
+
+def test_the_widest_dates_and_largest_amounts_are_shown(client, factory):
+    consultation = factory.consultation(
+        phase=Phase.VOTING,
+        voting_method=VotingMethod.BUDGET,
+        budget=2_000_000_000,
+        collecting_starts_on=date.min,
+        voting_starts_on=date.min,
+        voting_ends_on=date.max,
+        results_on=date.max,
+    )
+    factory.proposal(consultation, factory.user(), estimated_cost=2_000_000_000)
+    assert client.get(f"/consultations/{consultation.slug}").status_code == 200
+    assert client.get("/consultations/").status_code == 200
