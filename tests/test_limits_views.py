@@ -485,3 +485,12 @@ def test_the_widest_dates_and_largest_amounts_are_shown(client, factory):
     factory.proposal(consultation, factory.user(), estimated_cost=2_000_000_000)
     assert client.get(f"/consultations/{consultation.slug}").status_code == 200
     assert client.get("/consultations/").status_code == 200
+
+
+def test_the_page_returns_to_an_address_whose_path_has_a_percent_sign(client, factory):
+    """The path is decoded: its "%" and "?" are encoded again, the query string stays."""
+    factory.consultation(slug="100%-green?")
+    response = client.get("/consultations/100%25-green%3F?sort=newest")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'name="next" value="/consultations/100%25-green%3F?sort=newest"' in html

@@ -22,8 +22,10 @@ from participation.services.limits import (
     page_number,
 )
 
-# What an address keeps unencoded: RFC 3986's reserved characters and the "%" of encodings.
-_ADDRESS_CHARACTERS = "/?#[]@!$&'()*+,;=:%"
+# What a query string keeps unencoded: RFC 3986's characters of a query, and the "%" of the
+# encodings it already has. The path is decoded, so a "%", "?" or "#" in it is encoded.
+_QUERY_CHARACTERS = "/?@!$&'()*+,;=:%"
+_PATH_CHARACTERS = "/@!$&'()*+,;=:"
 
 
 class IdConverter(IntegerConverter):
@@ -49,14 +51,14 @@ class Request(flask.Request):
         super().__init__(*args, **kwargs)
         # Raw bytes of the query string that a browser would have percent-encoded (no UTF-8,
         # control characters) are encoded here: Werkzeug decodes it as strict UTF-8.
-        self.query_string = quote(self.query_string, safe=_ADDRESS_CHARACTERS).encode("ascii")
+        self.query_string = quote(self.query_string, safe=_QUERY_CHARACTERS).encode("ascii")
 
     @property
     def full_path(self) -> str:
         """The path and query string as they go into a link or a hidden field of a page (the
         language switch of every page returns there): percent-encoded, so that control
         characters are never written raw into HTML."""
-        path = quote(self.path, safe=_ADDRESS_CHARACTERS)
+        path = quote(self.path, safe=_PATH_CHARACTERS)
         return f"{path}?{self.query_string.decode('ascii')}"
 
 
