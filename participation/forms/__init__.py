@@ -62,7 +62,9 @@ class Form(FlaskForm):
         return self._refuse_control_characters() and valid
 
     def _refuse_control_characters(self) -> bool:
+        """Whether every field is free of them; refused fields get the message and lose them."""
         clean = True
+        message = str(CONTROL_CHARACTERS_MESSAGE)
         for field in self:
             if field.name == self.meta.csrf_field_name:
                 continue  # a wrong token is refused as such
@@ -78,10 +80,10 @@ class Form(FlaskForm):
             ]
             if isinstance(field.data, str):
                 field.data = without_control_characters(field.data, multiline=multiline)
-            if isinstance(field, HiddenField):
-                self.form_errors.append(str(CONTROL_CHARACTERS_MESSAGE))
-            else:
-                field.errors = [*field.errors, str(CONTROL_CHARACTERS_MESSAGE)]
+            if not isinstance(field, HiddenField):
+                field.errors = [*field.errors, message]
+            elif message not in self.form_errors:
+                self.form_errors.append(message)
         return clean
 
 
