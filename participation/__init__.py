@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from config import CONFIGS, ProductionConfig
 from participation import formatting
+from participation.blueprints import limits
 from participation.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
 ERROR_CODES = (400, 403, 404, 405, 413, 422, 429, 500)
@@ -37,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
 
     _init_extensions(app)
+    limits.install(app)
     _register_blueprints(app)
     _register_error_pages(app)
     _register_template_helpers(app)

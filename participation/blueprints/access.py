@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from flask import abort, request, url_for
 from flask_login import current_user, login_required
 
+from participation.services.limits import has_control_characters
+
 __all__ = ["admin_required", "login_required", "moderator_required", "safe_next_url"]
 
 
@@ -38,10 +40,12 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def safe_next_url(default_endpoint: str = "main.index") -> str:
-    """The `next` target if it stays on this site, otherwise the default page."""
+    """The `next` target if it stays on this site (and has no control characters, which no
+    header may carry), otherwise the default page."""
     target = request.values.get("next", "")
     parts = urlsplit(target)
     local = target.startswith("/") and not target.startswith("//") and "\\" not in target
+    local = local and not has_control_characters(target)
     if local and not parts.netloc and not parts.scheme:
         return target
     return url_for(default_endpoint)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import (
     Blueprint,
     abort,
@@ -15,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from participation.blueprints.access import moderator_required
+from participation.blueprints.limits import paginated
 from participation.forms import show_errors
 from participation.forms.consultations import CONFIRMED, ConsultationForm, PhaseForm
 from participation.models import Answer, Phase, TallyRule, VotingMethod
@@ -30,6 +33,7 @@ from participation.services import (
 )
 from participation.services.consultations import ConsultationSettings
 from participation.services.errors import DomainError, ValidationFailed
+from participation.services.limits import parse_id
 
 bp = Blueprint("consultations", __name__, url_prefix="/consultations")
 
@@ -78,7 +82,7 @@ def _proposal_query(consultation) -> proposals.ProposalQuery:
     """Read the list's filters from the query string; anything malformed falls back quietly."""
     args = request.args
     sort = proposals.sort_for(consultation, args.get("sort"))
-    category_id = args.get("category", type=int)
+    category_id = parse_id(args.get("category"))
     if category_id not in {category.id for category in consultation.categories}:
         category_id = None
     try:
@@ -92,7 +96,6 @@ def _proposal_query(consultation) -> proposals.ProposalQuery:
         category_id=category_id,
         text=args.get("q", "")[:200],
         answer=answer,
-        page=args.get("page", 1, type=int) or 1,
         per_page=current_app.config["PROPOSALS_PER_PAGE"],
         seed=int(session["proposal_seed"]),
     )
@@ -102,7 +105,7 @@ def _proposal_query(consultation) -> proposals.ProposalQuery:
 def show(slug: str):
     consultation = consultations.get_visible(slug, current_user)
     query = _proposal_query(consultation)
-    page = proposals.search(consultation, query)
+    page = paginated(lambda number: proposals.search(consultation, replace(query, page=number)))
     return render_template(
         "consultations/show.html",
         consultation=consultation,

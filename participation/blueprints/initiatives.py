@@ -3,11 +3,14 @@ proposal, edit an initiative and post progress updates (moderator_required on ea
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from participation.blueprints.access import moderator_required
+from participation.blueprints.limits import paginated
 from participation.forms import show_errors
 from participation.forms.initiatives import InitiativeForm, InitiativeUpdateForm
 from participation.models import InitiativeStatus
@@ -38,7 +41,6 @@ def _query() -> promotion.InitiativeQuery:
     return promotion.InitiativeQuery(
         consultation_slug=args.get("consultation", "")[:80] or None,
         status=status,
-        page=args.get("page", 1, type=int) or 1,
         per_page=current_app.config.get("INITIATIVES_PER_PAGE", 20),
     )
 
@@ -48,7 +50,7 @@ def index():
     query = _query()
     return render_template(
         "initiatives/index.html",
-        page=promotion.search(query),
+        page=paginated(lambda number: promotion.search(replace(query, page=number))),
         query=query,
         consultations=promotion.consultations_with_initiatives(),
         statuses=list(InitiativeStatus),

@@ -19,6 +19,7 @@ from participation.blueprints.access import (
     moderator_required,
     safe_next_url,
 )
+from participation.blueprints.limits import paginated
 from participation.forms import show_errors
 from participation.forms.moderation import (
     ActionForm,
@@ -129,7 +130,7 @@ def report_comment(comment_id: int):
 def reports():
     slug = request.args.get("consultation", "")
     consultation = consultations.get_visible(slug, current_user) if slug else None
-    queue = moderation.open_reports(consultation, page=request.args.get("page", 1, type=int) or 1)
+    queue = paginated(lambda number: moderation.open_reports(consultation, page=number))
     return render_template(
         "moderation/reports.html",
         consultation=consultation,
@@ -279,7 +280,7 @@ def answer(proposal_id: int):
 @admin_required
 def users():
     text = request.args.get("q", "")[:100]
-    page = moderation.find_users(text, page=request.args.get("page", 1, type=int) or 1)
+    page = paginated(lambda number: moderation.find_users(text, page=number))
     return render_template("moderation/users.html", page=page, text=text, action_form=ActionForm())
 
 

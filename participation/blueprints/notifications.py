@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from participation.blueprints.access import login_required
+from participation.blueprints.limits import paginated, requested_page
 from participation.extensions import csrf
 from participation.forms.moderation import ActionForm
 from participation.forms.notifications import EmailFrequencyForm
@@ -41,16 +42,14 @@ def _entry(notification: Notification) -> dict[str, Any]:
 
 
 def _back() -> str:
-    page = request.form.get("page", type=int)
-    return url_for(".index", page=page if page and page > 1 else None)
+    page = requested_page(request.form)
+    return url_for(".index", page=page if page > 1 else None)
 
 
 @bp.get("/notifications")
 @login_required
 def index():
-    page = notifications.page_for(
-        current_user, page=request.args.get("page", 1, type=int), per_page=20
-    )
+    page = paginated(lambda number: notifications.page_for(current_user, page=number, per_page=20))
     return render_template(
         "notifications/index.html",
         page=page,

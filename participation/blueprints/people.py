@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 
+from participation.blueprints.limits import paginated
 from participation.services import budget_results, profiles
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
 
-def _page() -> int:
-    return request.args.get("page", 1, type=int) or 1
-
-
-def _render(user_id: int, tab: str, page):
+def _render(user_id: int, tab: str, listing):
     person = profiles.get_profile_owner(user_id)
-    shown = page(person)
+    shown = paginated(lambda number: listing(person, number))
     return render_template(
         "people/show.html",
         person=person,
@@ -28,9 +25,9 @@ def _render(user_id: int, tab: str, page):
 
 @bp.get("/<int:user_id>")
 def show(user_id: int):
-    return _render(user_id, "proposals", lambda person: profiles.proposals(person, _page()))
+    return _render(user_id, "proposals", profiles.proposals)
 
 
 @bp.get("/<int:user_id>/comments")
 def comments(user_id: int):
-    return _render(user_id, "comments", lambda person: profiles.comments(person, _page()))
+    return _render(user_id, "comments", profiles.comments)

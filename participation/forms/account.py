@@ -4,12 +4,12 @@ and the administrators' form for deleting an account on request."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from participation.formatting import LANGUAGE_NAMES
+from participation.forms import Form
 from participation.forms.fields import email_address, new_password, repeated_password
 from participation.services.accounts import MAX_DISPLAY_NAME_LENGTH
 from participation.services.personal_data import MAX_REASON_LENGTH
@@ -24,7 +24,7 @@ def _current_password() -> PasswordField:
     )
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     display_name = StringField(
         _l("Display name"),
         description=_l("Shown next to your proposals and comments and on your public profile."),
@@ -45,13 +45,13 @@ class ProfileForm(FlaskForm):
     )
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     current_password = _current_password()
     password = new_password(_l("New password"))
     password_repeat = repeated_password()
 
 
-class EmailForm(FlaskForm):
+class EmailForm(Form):
     email = email_address(
         _l("New e-mail address"),
         _l("We send a link to it. Your current address stays valid until you open the link."),
@@ -59,7 +59,7 @@ class EmailForm(FlaskForm):
     current_password = _current_password()
 
 
-class DeleteAccountForm(FlaskForm):
+class DeleteAccountForm(Form):
     password = PasswordField(
         _l("Your password"),
         description=_l("To confirm that it is you who deletes the account."),
@@ -68,7 +68,7 @@ class DeleteAccountForm(FlaskForm):
     )
 
 
-class DeleteOnRequestForm(FlaskForm):
+class DeleteOnRequestForm(Form):
     reason = TextAreaField(
         _l("Reason"),
         description=_l(

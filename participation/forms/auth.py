@@ -1,16 +1,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from participation.forms import Form
 from participation.forms.fields import email_address, new_password, repeated_password
 from participation.models import AccountType
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     email = email_address(_l("E-mail address"))
     display_name = StringField(
         _l("Display name"),
@@ -33,7 +33,7 @@ class RegisterForm(FlaskForm):
     password_repeat = repeated_password()
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(
         _l("E-mail address"),
         validators=[DataRequired(_l("Please enter your e-mail address."))],
@@ -47,18 +47,18 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Stay logged in on this device"))
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(Form):
     """Logging out is a POST with a CSRF token, so no other site can log people out."""
 
 
-class ResendConfirmationForm(FlaskForm):
+class ResendConfirmationForm(Form):
     """A new confirmation link: a POST with a CSRF token, like every action."""
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = email_address(_l("E-mail address"), _l("The address you registered with."))
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = new_password(_l("New password"))
     password_repeat = repeated_password()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField
+
+from participation.forms import Form
 
 CHECK = "check"
 SUBMIT = "submit"
 
 
-class BallotForm(FlaskForm):
+class BallotForm(Form):
     # Checked by services.ballots, which says what is wrong with a project that is not on the
     # ballot (withdrawn, hidden); the template draws the checkboxes grouped by category.
     projects = SelectMultipleField(validate_choice=False)

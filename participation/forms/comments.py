@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from participation.forms import Form
 from participation.services.comments import MAX_BODY_LENGTH
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     """A comment or a reply; the replies of one page use a prefix each, so ids stay unique."""
 
     body = TextAreaField(
@@ -37,5 +37,5 @@ class ReplyForm(CommentForm):
         self.body.label.text = _l("Your reply")
 
 
-class DeleteCommentForm(FlaskForm):
+class DeleteCommentForm(Form):
     """Deleting is a POST with a CSRF token."""

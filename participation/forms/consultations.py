@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from participation.forms import optional_number
+from participation.forms import Form, optional_number
 from participation.models import TallyRule, VotingMethod
 from participation.services.budget_results import RULE_LABELS
 from participation.services.consultations import MAX_BALLOT_PROJECTS
@@ -24,7 +23,7 @@ def _projects_on_a_ballot(label: LazyString, description: LazyString):
     )
 
 
-class ConsultationForm(FlaskForm):
+class ConsultationForm(Form):
     title = StringField(
         _l("Title"), validators=[DataRequired(_l("Please enter a title.")), Length(max=160)]
     )
@@ -123,7 +122,7 @@ class ConsultationForm(FlaskForm):
 CONFIRMED = "yes"
 
 
-class PhaseForm(FlaskForm):
+class PhaseForm(Form):
     """Move to `to_phase`; only the confirmation page sends `confirmed`, so a move is never
     one click away from the consultation page."""
 

@@ -3,12 +3,11 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from participation.forms import optional_number
+from participation.forms import Form, optional_number
 from participation.models import InitiativeStatus
 from participation.services.promotion import MAX_BUDGET, STATUS_LABELS
 
@@ -21,7 +20,7 @@ def status_choices() -> list[SelectChoice]:
     return [SelectChoice(status.value, STATUS_LABELS[status]) for status in InitiativeStatus]
 
 
-class InitiativeForm(FlaskForm):
+class InitiativeForm(Form):
     title = StringField(
         _l("Title"),
         description=_l("Leave empty to use the title of the proposal."),
@@ -51,7 +50,7 @@ class InitiativeForm(FlaskForm):
     )
 
 
-class InitiativeUpdateForm(FlaskForm):
+class InitiativeUpdateForm(Form):
     happened_on = DateField(
         _l("Date"), default=date.today, validators=[InputRequired(_l("Please enter the date."))]
     )

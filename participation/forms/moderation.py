@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from participation.forms import Form
 from participation.models import Answer, ReportReason
 from participation.services.answers import ANSWER_LABELS, MAX_ANSWER_TEXT_LENGTH
 from participation.services.moderation import (
@@ -15,7 +15,7 @@ from participation.services.moderation import (
 )
 
 
-class ReportForm(FlaskForm):
+class ReportForm(Form):
     reason = RadioField(
         _l("What is wrong with it?"),
         choices=[SelectChoice(reason.value, label) for reason, label in REASON_LABELS.items()],
@@ -29,7 +29,7 @@ class ReportForm(FlaskForm):
     )
 
 
-class HideForm(FlaskForm):
+class HideForm(Form):
     reason = TextAreaField(
         _l("Public reason"),
         description=_l("Shown to everyone in place of the content: “Hidden by moderation: …”."),
@@ -42,13 +42,13 @@ class HideForm(FlaskForm):
     next = HiddenField()
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that changes something (restore, dismiss, block): a POST with a CSRF token."""
 
     next = HiddenField()
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     answer = RadioField(
         _l("Answer"),
         choices=[SelectChoice(answer.value, label) for answer, label in ANSWER_LABELS.items()],

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
+from participation.forms import Form
 from participation.services.notifications import EMAIL_FREQUENCY_LABELS
 
 
-class EmailFrequencyForm(FlaskForm):
+class EmailFrequencyForm(Form):
     email_frequency = RadioField(
         _l("E-mails about your notifications"),
         choices=[

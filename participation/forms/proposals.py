@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from participation.forms import optional_number
+from participation.forms import Form, optional_number
 
 
-class ProposalForm(FlaskForm):
+class ProposalForm(Form):
     title = StringField(
         _l("Title"),
         description=_l("A short name for your idea."),
@@ -43,5 +42,5 @@ class ProposalForm(FlaskForm):
             self.estimated_cost.flags.required = True
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(Form):
     """Withdrawing is a POST with a CSRF token."""

@@ -1,18 +1,17 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length
 
-from participation.forms import optional_number
+from participation.forms import Form, optional_number
 from participation.services.budget_results import MAX_REASON_LENGTH
 from participation.services.promotion import MAX_RESPONSIBLE_BODY_LENGTH
 from participation.services.results import MAX_RULE_VALUE, RULE_LABELS, WinnerRule
 
 
-class WinnersForm(FlaskForm):
+class WinnersForm(Form):
     rule = RadioField(
         _l("Rule"),
         validators=[DataRequired(_l("Please choose a rule."))],
@@ -37,7 +36,7 @@ class WinnersForm(FlaskForm):
         self.rule.choices = [SelectChoice(rule.value, RULE_LABELS[rule]) for rule in rules]
 
 
-class SelectionForm(FlaskForm):
+class SelectionForm(Form):
     """Add one proposal to the winners (selected=1) or take it out (selected=0); against the
     applied rule with a public reason, checked by services.results."""
 
@@ -49,11 +48,11 @@ class SelectionForm(FlaskForm):
     )
 
 
-class BudgetActionForm(FlaskForm):
+class BudgetActionForm(Form):
     """A button on the budget results (compute, clear an override): a POST with a CSRF token."""
 
 
-class OverrideForm(FlaskForm):
+class OverrideForm(Form):
     """Fund a project the rule left out (fund=1) or drop one it chose (fund=0), with a reason.
 
     The reason's length is checked by services.budget_results, next to the rule it belongs to.
@@ -67,7 +66,7 @@ class OverrideForm(FlaskForm):
     )
 
 
-class PromoteFundedForm(FlaskForm):
+class PromoteFundedForm(Form):
     responsible_body = StringField(
         _l("Responsible organisation or department"),
         description=_l(
@@ -78,7 +77,7 @@ class PromoteFundedForm(FlaskForm):
     )
 
 
-class BallotCodeForm(FlaskForm):
+class BallotCodeForm(Form):
     """A ballot code typed by anybody, to see that ballot (services.ballots.find_by_code)."""
 
     code = StringField(

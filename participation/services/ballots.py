@@ -36,6 +36,7 @@ from participation.models import (
 from participation.models.base import utcnow
 from participation.services import accounts
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
+from participation.services.limits import parse_id
 from participation.services.voting import require_still_voting
 
 # Crockford's alphabet without the letters people confuse (I, L, O, U).
@@ -162,11 +163,11 @@ def _as_ids(proposal_ids: Iterable[int | str]) -> tuple[list[int], int]:
     ids: list[int] = []
     malformed = 0
     for value in proposal_ids:
-        text = str(value).strip()
-        if not text.isdecimal() or len(text) > 18:
+        proposal_id = parse_id(str(value))
+        if proposal_id is None:
             malformed += 1
-        elif int(text) not in ids:
-            ids.append(int(text))
+        elif proposal_id not in ids:
+            ids.append(proposal_id)
     return ids, malformed
 
 
