@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_user, logout_user
 
 from participation.blueprints.access import admin_required, login_required
@@ -76,6 +77,7 @@ def settings():
         except ValidationFailed as error:
             show_errors(form, error)
         else:
+            refresh()  # the page answers in the language just chosen, whatever read it before
             flash(_("Your settings are saved."), "success")
             return redirect(url_for(".settings"))
     return render_template("account/settings.html", form=form, section="profile"), _status(form)
