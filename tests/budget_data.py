@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -164,3 +164,19 @@ def majority_and_minority_election(factory: Factory) -> tuple[Consultation, dict
     for _ in range(2):
         factory.ballot(consultation, None, [c])
     return consultation, projects
+
+
+def extreme_consultation(factory: Factory, author: User) -> Consultation:
+    """A budget consultation voting with the largest amounts and the widest dates the forms
+    accept, and one project that costs the most a proposal may."""
+    consultation = factory.consultation(
+        phase=Phase.VOTING,
+        voting_method=VotingMethod.BUDGET,
+        budget=2_000_000_000,
+        collecting_starts_on=date.min,
+        voting_starts_on=date.min,
+        voting_ends_on=date.max,
+        results_on=date.max,
+    )
+    factory.proposal(consultation, author, estimated_cost=2_000_000_000)
+    return consultation

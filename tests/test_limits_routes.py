@@ -27,7 +27,6 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
@@ -52,7 +51,6 @@ from participation.models import (
     Phase,
     ProposalState,
     User,
-    VotingMethod,
 )
 from participation.services import (
     account_settings,
@@ -65,6 +63,7 @@ from participation.services.limits import MAX_ID
 from tests.budget_data import (
     budget_consultation,
     budget_election,
+    extreme_consultation,
     majority_and_minority_election,
     store_tally,
 )
@@ -352,16 +351,7 @@ def _build_data(factory: Factory) -> dict[str, str]:
                 comments.add(attached(type(own), own), attached(User, other), "New comment.")
 
     budget_consultation(factory, {"A": 600, "B": 500}, phase=Phase.COLLECTING)
-    extreme = factory.consultation(  # the largest numbers and the widest dates the forms accept
-        phase=Phase.VOTING,
-        voting_method=VotingMethod.BUDGET,
-        budget=2_000_000_000,
-        collecting_starts_on=date.min,
-        voting_starts_on=date.min,
-        voting_ends_on=date.max,
-        results_on=date.max,
-    )
-    factory.proposal(extreme, citizen, estimated_cost=2_000_000_000)
+    extreme_consultation(factory, citizen)
     voting, projects = budget_consultation(factory, {"A": 60, "B": 50, "C": 40}, Phase.VOTING)
     factory.ballot(voting, citizen, [projects["A"]])
     evaluating, counted_projects = majority_and_minority_election(factory)

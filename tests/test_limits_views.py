@@ -8,7 +8,6 @@ import importlib
 import io
 import pkgutil
 import re
-from datetime import date
 from typing import NamedTuple
 
 import pytest
@@ -16,8 +15,9 @@ from flask_wtf import FlaskForm
 
 from participation.extensions import db
 from participation.forms import Form
-from participation.models import Comment, Consultation, Phase, Proposal, User, VotingMethod
+from participation.models import Comment, Consultation, Phase, Proposal, User
 from participation.services.limits import MAX_ID
+from tests.budget_data import extreme_consultation
 from tests.conftest import AuthActions
 from tests.helpers import add_comment_notifications
 from tests.routes import build_path, methods, placeholders, rule_key, throwaway_rules
@@ -473,16 +473,7 @@ def test_a_cost_no_column_holds_is_refused_next_to_the_field(app, client, collec
 
 
 def test_the_widest_dates_and_largest_amounts_are_shown(client, factory):
-    consultation = factory.consultation(
-        phase=Phase.VOTING,
-        voting_method=VotingMethod.BUDGET,
-        budget=2_000_000_000,
-        collecting_starts_on=date.min,
-        voting_starts_on=date.min,
-        voting_ends_on=date.max,
-        results_on=date.max,
-    )
-    factory.proposal(consultation, factory.user(), estimated_cost=2_000_000_000)
+    consultation = extreme_consultation(factory, factory.user())
     assert client.get(f"/consultations/{consultation.slug}").status_code == 200
     assert client.get("/consultations/").status_code == 200
 
