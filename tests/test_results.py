@@ -297,7 +297,9 @@ def test_undoing_a_change_by_hand_needs_no_reason_and_clears_it(factory, moderat
     results.set_selected(db.session.get(Proposal, second), moderator, True, REASON)
     results.set_selected(db.session.get(Proposal, second), moderator, False)
     assert results.changed_by_hand(results.ranking(consultation)) == []
-    assert results.applied_rule(consultation).changed_by_hand is False
+    assert (
+        results.applied_rule(consultation, results.ranking(consultation)).changed_by_hand is False
+    )
 
 
 def test_applying_a_rule_again_clears_the_changes_by_hand(factory, moderator):
@@ -338,7 +340,7 @@ def test_the_applied_rule_tells_about_later_changes_by_hand(factory, moderator):
     _, second = ids_in_submission_order(consultation)
     results.select_winners(consultation, moderator, WinnerRule.TOP_N, 1)
     results.set_selected(db.session.get(Proposal, second), moderator, True, REASON)
-    assert results.applied_rule(consultation) == results.AppliedRule(
+    assert results.applied_rule(consultation, results.ranking(consultation)) == results.AppliedRule(
         rule=WinnerRule.TOP_N, value=1, changed_by_hand=True
     )
 

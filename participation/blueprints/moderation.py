@@ -42,6 +42,7 @@ def _template_helpers(state) -> None:
         answer_labels=answers.ANSWER_LABELS,
         report_reason_labels=moderation.REASON_LABELS,
         open_report_count=moderation.open_report_count,
+        open_reports_for=moderation.open_reports_for,
         can_answer=answers.can_answer,
     )
 

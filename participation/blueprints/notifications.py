@@ -24,7 +24,9 @@ bp = Blueprint("notifications", __name__)
 @bp.app_context_processor
 def bell() -> dict[str, Any]:
     def unread_notifications() -> int:
-        """One count per request, only on pages that show the bell."""
+        """One count per request, only on pages that show the bell; none for a visitor."""
+        if not current_user.is_authenticated:
+            return 0
         if "unread_notifications" not in g:
             g.unread_notifications = notifications.unread_count(current_user)
         return g.unread_notifications

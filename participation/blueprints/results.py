@@ -66,7 +66,7 @@ def _render(
         winners=winners,
         changed_by_hand=changed,
         winners_cost=sum(row.proposal.estimated_cost or 0 for row in winners),
-        applied_rule=results.applied_rule(consultation) if uses_ranking else None,
+        applied_rule=results.applied_rule(consultation, rows) if uses_ranking else None,
         rule_labels=results.RULE_LABELS,
         initiatives=promotion.initiatives_by_proposal(consultation),
         can_select=results.can_select(consultation, current_user),

@@ -15,8 +15,10 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    and_,
     false,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.extensions import db
@@ -112,6 +114,17 @@ class Proposal(TimestampMixin, db.Model):
     @property
     def is_published(self) -> bool:
         return self.state is ProposalState.PUBLISHED
+
+    @hybrid_property
+    def is_on_ballot(self) -> bool:
+        """A project of a budget consultation: published and with a cost. Only these are on the
+        ballot, counted, and listed in the anonymised ballots; in SQL, a filter."""
+        return self.state is ProposalState.PUBLISHED and self.estimated_cost is not None
+
+    @is_on_ballot.inplace.expression
+    @classmethod
+    def _is_on_ballot_expression(cls):
+        return and_(cls.state == ProposalState.PUBLISHED, cls.estimated_cost.is_not(None))
 
     def __repr__(self) -> str:
         return f"<Proposal {self.id} {self.state.value}>"

@@ -29,7 +29,6 @@ from participation.models import (
     Consultation,
     Phase,
     Proposal,
-    ProposalState,
     TallyRule,
     User,
 )
@@ -114,8 +113,7 @@ def ballot_projects(consultation: Consultation) -> list[Proposal]:
         .options(selectinload(Proposal.category))
         .where(
             Proposal.consultation_id == consultation.id,
-            Proposal.state == ProposalState.PUBLISHED,
-            Proposal.estimated_cost.is_not(None),
+            Proposal.is_on_ballot,
         )
     )
     return sorted(
@@ -386,6 +384,7 @@ class BallotContent:
 
     code: str
     lines: tuple[BallotLine, ...]
+    shows_outcome: bool  # the result is known to the reader
 
     @property
     def funded_count(self) -> int:
@@ -401,8 +400,7 @@ def counted_projects(ballot: Ballot) -> list[Proposal]:
             .join(BallotChoice, BallotChoice.proposal_id == Proposal.id)
             .where(
                 BallotChoice.ballot_id == ballot.id,
-                Proposal.state == ProposalState.PUBLISHED,
-                Proposal.estimated_cost.is_not(None),
+                Proposal.is_on_ballot,
             )
             .order_by(Proposal.created_at, Proposal.id)
         )
@@ -418,6 +416,7 @@ def content_of(ballot: Ballot, with_outcome: bool) -> BallotContent:
             BallotLine(project, project.selected if with_outcome else None)
             for project in counted_projects(ballot)
         ),
+        shows_outcome=with_outcome,
     )
 
 

@@ -34,7 +34,6 @@ from participation.models import (
     Override,
     Phase,
     Proposal,
-    ProposalState,
     Tally,
     TallyEntry,
     TallyRule,
@@ -65,8 +64,7 @@ def projects_of(consultation: Consultation) -> list[Proposal]:
             db.select(Proposal)
             .where(
                 Proposal.consultation_id == consultation.id,
-                Proposal.state == ProposalState.PUBLISHED,
-                Proposal.estimated_cost.is_not(None),
+                Proposal.is_on_ballot,
             )
             .order_by(Proposal.created_at, Proposal.id)
         )

@@ -550,8 +550,7 @@ def _ballots_batches(consultation: Consultation, audience: Audience) -> Iterator
             .join(Proposal, Proposal.id == BallotChoice.proposal_id)
             .where(
                 BallotChoice.ballot_id.in_(ids),
-                Proposal.state == ProposalState.PUBLISHED,
-                Proposal.estimated_cost.is_not(None),
+                Proposal.is_on_ballot,
             )
             .order_by(Proposal.created_at.asc(), Proposal.id.asc())
         ):
@@ -655,16 +654,12 @@ def audience_for(viewer: User | None) -> Audience:
     return Audience.STAFF if _is_moderator(viewer) else Audience.PUBLIC
 
 
-def results_published(consultation: Consultation) -> bool:
-    return consultation.results_published_at is not None and consultation.is_public
-
-
 def may_download(consultation: Consultation, kind: ExportKind | None, viewer: User | None) -> bool:
     """Moderators always; everybody the ballots, the budget results and the pabulib file
     (`kind` None) once the results are published."""
     if _is_moderator(viewer):
         return True
-    return (kind is None or kind in PUBLIC_KINDS) and results_published(consultation)
+    return (kind is None or kind in PUBLIC_KINDS) and consultation.has_published_results
 
 
 def check_available(consultation: Consultation, kind: ExportKind | None) -> None:

@@ -22,15 +22,13 @@ from sqlalchemy import delete, func, select, update
 from participation.extensions import db
 from participation.models import LoginSession, User
 from participation.models.base import utcnow
+from participation.services.limits import parse_id
 
 log = logging.getLogger("participation.accounts")
 
 # The last visit is written at most this often: a write on every request would cost more than
 # the "last seen" is worth.
 SEEN_EVERY = timedelta(minutes=5)
-# Ids in cookies are ours (signed), but a number beyond the column's range must not reach
-# PostgreSQL, which would refuse the query.
-MAX_ID = 2**31 - 1
 
 
 def token_hash(token: str) -> str:
@@ -63,10 +61,13 @@ def start(user: User) -> str:
 
 
 def _parse(cookie_id: str) -> tuple[int, str] | None:
-    user_id, _, token = cookie_id.partition(":")
-    if not user_id.isdigit() or not token or int(user_id) > MAX_ID:
+    """The account id and token of a cookie; None for anything else (cookies are signed, but an
+    id beyond the column's range must not reach PostgreSQL, which would refuse the query)."""
+    text, _, token = cookie_id.partition(":")
+    user_id = parse_id(text)
+    if user_id is None or not token:
         return None
-    return int(user_id), token
+    return user_id, token
 
 
 def user_for(cookie_id: str) -> User | None:

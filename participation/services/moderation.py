@@ -269,6 +269,14 @@ def open_reports(
     )
 
 
+def open_reports_for(viewer: User | None) -> int:
+    """The reports waiting in every consultation, as a moderator's header shows them; nothing
+    for anybody else."""
+    if viewer is None or not viewer.is_authenticated or not viewer.is_moderator:
+        return 0
+    return open_report_count()
+
+
 def open_report_count(consultation: Consultation | None = None) -> int:
     """Reports waiting for a moderator, in one consultation or (None) in all of them."""
     statement = db.select(func.count()).select_from(Report).where(Report.state == ReportState.OPEN)

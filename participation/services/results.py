@@ -85,7 +85,7 @@ def uses_ranking(consultation: Consultation) -> bool:
 
 def visibility(consultation: Consultation, viewer: User | None) -> Visibility | None:
     """Who sees the results page: None means it does not exist for this viewer (404)."""
-    if consultation.results_published_at is not None and consultation.is_public:
+    if consultation.has_published_results:
         return Visibility.PUBLIC
     is_moderator = bool(viewer is not None and viewer.is_authenticated and viewer.is_moderator)
     if is_moderator and consultation.phase in (Phase.EVALUATING, Phase.CLOSED):
@@ -266,9 +266,10 @@ def changed_by_hand(rows: list[RankedProposal]) -> list[RankedProposal]:
     return [row for row in rows if row.override is not None]
 
 
-def applied_rule(consultation: Consultation) -> AppliedRule | None:
+def applied_rule(consultation: Consultation, rows: list[RankedProposal]) -> AppliedRule | None:
     """What the page tells readers about how the winners were chosen: the last rule applied,
-    and whether proposals are winners (or not) against it by the moderators' decision."""
+    and whether proposals of the ranking `rows` are winners (or not) against it by the
+    moderators' decision."""
     event = db.session.scalar(
         db.select(AuditEvent)
         .where(
@@ -285,12 +286,6 @@ def applied_rule(consultation: Consultation) -> AppliedRule | None:
         rule = WinnerRule(details.get("rule"))
     except ValueError:
         return None
-    by_hand = db.session.scalar(
-        db.select(
-            db.exists().where(
-                Proposal.consultation_id == consultation.id,
-                Proposal.selection_override.is_not(None),
-            )
-        )
+    return AppliedRule(
+        rule=rule, value=details.get("value"), changed_by_hand=bool(changed_by_hand(rows))
     )
-    return AppliedRule(rule=rule, value=details.get("value"), changed_by_hand=bool(by_hand))

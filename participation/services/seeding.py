@@ -403,20 +403,15 @@ def _recount() -> None:
 def ballot_codes_to_try() -> list[tuple[str, str]]:
     """For each budget consultation with published results, its title and one ballot code (the
     first in code order), so that a newcomer can try finding a ballot by its code."""
-    found = []
-    for consultation in db.session.scalars(
-        db.select(Consultation)
-        .where(Consultation.results_published_at.is_not(None))
-        .order_by(Consultation.id)
-    ):
-        if not consultation.uses_ballots:
-            continue
-        code = db.session.scalar(
-            db.select(Ballot.code)
-            .where(Ballot.consultation_id == consultation.id)
-            .order_by(code_order())
-            .limit(1)
+    first_code = db.func.min(code_order())
+    rows = db.session.execute(
+        db.select(Consultation.title, first_code)
+        .join(Ballot, Ballot.consultation_id == Consultation.id)
+        .where(
+            Consultation.voting_method == VotingMethod.BUDGET,
+            Consultation.results_published_at.is_not(None),
         )
-        if code is not None:
-            found.append((consultation.title, code))
-    return found
+        .group_by(Consultation.id, Consultation.title)
+        .order_by(Consultation.id)
+    )
+    return [(title, code) for title, code in rows]
