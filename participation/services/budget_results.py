@@ -408,6 +408,11 @@ class ResultRow:
     funded_by_comparison: bool
     below_min_approvals: bool
 
+    @property
+    def funded_by_decision(self) -> bool:
+        """Funded by the moderators against the rule (an override the other way drops it)."""
+        return self.override is Override.FUND
+
 
 @dataclass(frozen=True)
 class Totals:

@@ -64,6 +64,11 @@ class RankedProposal:
     override: Override | None = None
     override_reason: str | None = None
 
+    @property
+    def added_by_decision(self) -> bool:
+        """Made a winner by the moderators against the rule (otherwise taken out of them)."""
+        return self.override is Override.FUND
+
 
 @dataclass(frozen=True)
 class AppliedRule:
