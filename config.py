@@ -47,7 +47,7 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
-    # A login (services.login_sessions) ends this many days after it began, with or without
+    # A login (services.accounts.login_sessions) ends this many days after it began, with or without
     # "stay logged in", whose cookie (Flask-Login's) lasts as long and is guarded like the
     # session cookie.
     LOGIN_SESSION_DAYS = max(1, int(os.environ.get("LOGIN_SESSION_DAYS", "30")))

@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from participation.services import pabulib, tally
-from participation.services.tally import Election
+from participation.services.budgeting import pabulib, tally
+from participation.services.budgeting.tally import Election
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "pabulib"
 RULES = ("greedy", "equal_shares", "equal_shares_greedy")

@@ -113,11 +113,11 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
 
     login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
+    login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "info"
 
-    from participation.services import login_sessions
+    from participation.services.accounts import login_sessions
 
     # The cookies hold the account id and the token of a login session (User.get_id): a
     # blocked or deleted account, or a login that was ended, is a visitor at its next request.
@@ -133,8 +133,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from participation.blueprints import (
-        account,
-        auth,
+        accounts,
         ballots,
         comments,
         consultations,
@@ -144,15 +143,15 @@ def _register_blueprints(app: Flask) -> None:
         main,
         moderation,
         notifications,
-        people,
+        profiles,
         proposals,
         results,
         votes,
     )
 
     for area in (
-        main, auth, consultations, proposals, comments, votes, ballots, moderation, results,
-        initiatives, exports, people, account, follows, notifications,
+        main, accounts, consultations, proposals, comments, votes, ballots, moderation, results,
+        initiatives, exports, profiles, follows, notifications,
     ):  # fmt: skip
         app.register_blueprint(area.bp)
 
@@ -195,14 +194,16 @@ def _register_error_pages(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from participation.models import Phase
+    from participation.services.consultations import phases
     from participation.services.markup import render_markdown, render_plaintext
-    from participation.services.phases import PHASE_LABELS
 
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.globals.update(phase_labels=PHASE_LABELS, languages=formatting.LANGUAGE_NAMES)
+    app.jinja_env.globals.update(
+        phase_labels=phases.PHASE_LABELS, languages=formatting.LANGUAGE_NAMES
+    )
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["plaintext"] = render_plaintext
-    app.jinja_env.filters["phase_label"] = lambda value: PHASE_LABELS[Phase(value)]
+    app.jinja_env.filters["phase_label"] = lambda value: phases.PHASE_LABELS[Phase(value)]
     app.jinja_env.filters["date"] = formatting.date
     app.jinja_env.filters["datetime"] = formatting.datetime
     app.jinja_env.filters["number"] = formatting.number

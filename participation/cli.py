@@ -11,15 +11,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from participation.models import AccountType, Role, TallyRule
-from participation.services import (
-    accounts,
-    counters,
-    mail,
-    notifications,
-    pabulib,
-    seeding,
-    tally,
-)
+from participation.services import accounts, counters, mail, notifications, seeding
+from participation.services.budgeting import pabulib, tally
 from participation.services.errors import DomainError, ValidationFailed
 from participation.services.exports import (
     Audience,

@@ -33,7 +33,7 @@ from participation.models import (
 )
 from participation.models.base import utcnow
 from participation.services.accounts import hash_password
-from participation.services.ballots import generate_code
+from participation.services.budgeting.ballots import generate_code
 
 _sequence = itertools.count(1)
 
@@ -191,7 +191,7 @@ class Factory:
         **fields: Any,
     ) -> Ballot:
         """A ballot as it is stored, with a random code and one choice per proposal; no rule is
-        checked (use services.ballots.submit_ballot for that)."""
+        checked (use services.budgeting.ballots.submit_ballot for that)."""
         ballot = Ballot(
             consultation_id=consultation.id,
             user_id=user.id if user is not None else None,

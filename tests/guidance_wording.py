@@ -1,6 +1,6 @@
 """What the "What you can do now" box of a consultation says to a visitor, for every phase and
-voting method, in German and in English: shared by the service tests (test_guidance.py) and the
-view tests (test_guidance_views.py).
+voting method, in German and in English: shared by the service tests
+(test_consultations_guidance.py) and the view tests (test_consultations_guidance_views.py).
 
 The consultations have a budget of 50,000 € (budget voting only), no cap on supports, the
 greedy counting rule, the planned dates below and, when closed, published results and no

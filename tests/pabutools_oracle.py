@@ -20,7 +20,7 @@ from pabutools.rules import (
     method_of_equal_shares,
 )
 
-from participation.services.tally import Election
+from participation.services.budgeting.tally import Election
 
 
 def _instance(election: Election) -> tuple[Instance, ApprovalProfile]:

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from participation.extensions import db
 from participation.models import OutboxMail, Phase, ReportReason, User, VotingMethod
-from participation.services import accounts, ballots, comments, mail, moderation, proposals, voting
+from participation.services import accounts, comments, mail, moderation, proposals, votes
+from participation.services.budgeting import ballots
 from participation.services.errors import InvalidLink, NotConfirmed, ValidationFailed
 from participation.services.proposals import ProposalText
 from tests.helpers import attached
@@ -230,7 +231,7 @@ def test_an_unconfirmed_citizen_cannot_support(factory, unconfirmed):
     proposal = factory.proposal(consultation, factory.user())
 
     with pytest.raises(NotConfirmed, match="confirm your e-mail address"):
-        voting.support(attached(type(proposal), proposal), unconfirmed)
+        votes.support(attached(type(proposal), proposal), unconfirmed)
 
 
 def test_an_unconfirmed_citizen_cannot_fill_in_a_ballot(factory, unconfirmed):
@@ -271,7 +272,7 @@ def test_a_confirmed_citizen_supports(factory, unconfirmed):
     proposal = factory.proposal(consultation, factory.user())
     accounts.confirm_email(accounts.confirmation_token(unconfirmed))
 
-    state = voting.support(attached(type(proposal), proposal), unconfirmed)
+    state = votes.support(attached(type(proposal), proposal), unconfirmed)
 
     assert state.supported
 

@@ -14,13 +14,8 @@ from sqlalchemy import event, func, select
 from participation.extensions import db
 from participation.models import LoginSession, User
 from participation.models.base import utcnow
-from participation.services import (
-    account_settings,
-    accounts,
-    login_sessions,
-    moderation,
-    personal_data,
-)
+from participation.services import accounts, moderation
+from participation.services.accounts import login_sessions, personal_data
 from tests.factories import Factory
 from tests.helpers import attached
 
@@ -202,7 +197,7 @@ def test_a_new_password_ends_the_other_logins_and_renews_this_one(anna):
     this_device = login_sessions.start(anna)
     other_device = new_login(anna)
 
-    account_settings.change_password(anna, PASSWORD, NEW_PASSWORD)
+    accounts.settings.change_password(anna, PASSWORD, NEW_PASSWORD)
 
     assert (loads(this_device), loads(other_device)) == (None, None)
     assert anna.get_id() not in (this_device, other_device)

@@ -24,16 +24,8 @@ from participation.models import (
     User,
     VotingMethod,
 )
-from participation.services import (
-    accounts,
-    budget_results,
-    counters,
-    login_sessions,
-    mail,
-    personal_data,
-    results,
-    voting,
-)
+from participation.services import accounts, budgeting, counters, mail, results, votes
+from participation.services.accounts import login_sessions, personal_data
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 from tests.budget_data import budget_consultation
 from tests.factories import Factory
@@ -365,8 +357,8 @@ def support_scene(factory):
     second = attached(Proposal, factory.proposal(consultation, author))
     leaving = attached(User, factory.user())
     for voter in [leaving, attached(User, factory.user())]:
-        voting.support(first, voter)
-    voting.support(second, attached(User, factory.user()))
+        votes.support(first, voter)
+    votes.support(second, attached(User, factory.user()))
     return attached(Consultation, consultation), leaving
 
 
@@ -391,7 +383,7 @@ def test_deletion_leaves_supports_equal_to_their_counters(factory, ctx):
 
 
 def budget_tally(consultation) -> tuple:
-    record = budget_results.tally_of(consultation)
+    record = budgeting.results.tally_of(consultation)
     entries = sorted(
         (entry.proposal_id, entry.approvals, entry.funded_by_rule) for entry in record.entries
     )
@@ -410,13 +402,13 @@ def test_deletion_leaves_the_budget_tally_unchanged(factory, ctx):
         factory.ballot(consultation, voter, chosen)
     consultation = attached(Consultation, consultation)
     moderator = attached(User, factory.moderator())
-    budget_results.compute(consultation, moderator)
+    budgeting.results.compute(consultation, moderator)
     db.session.commit()
     before = budget_tally(consultation)
     assert (before[1][2][2], before[0]) == (True, 6)  # C funded, six ballots
 
     personal_data.delete_own_account(attached(User, voters[4]), PASSWORD)
-    budget_results.compute(consultation, moderator)
+    budgeting.results.compute(consultation, moderator)
     db.session.commit()
     assert budget_tally(consultation) == before
 

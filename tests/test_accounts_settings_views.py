@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 
 from participation.extensions import db, limiter
 from participation.models import AuditEvent, Phase, User
-from participation.services import personal_data
-from participation.services.account_settings import CHANGE_EMAIL
+from participation.services.accounts import personal_data
+from participation.services.accounts.settings import CHANGE_EMAIL
 from participation.services.exports import ExportKind
 from tests.conftest import csrf_token_from, make_app
 from tests.factories import Factory

@@ -24,7 +24,7 @@ from participation.models import (
 )
 from tests.conftest import csrf_token_from, login_with_csrf
 from tests.factories import Factory
-from tests.test_ballots import BudgetVote, budget_vote
+from tests.test_budgeting_ballots import BudgetVote, budget_vote
 
 ENGLISH = {"Accept-Language": "en"}
 CHECKED = re.compile(r'<input[^>]*name="projects" value="(\d+)"[^>]*\bchecked\b', re.S)

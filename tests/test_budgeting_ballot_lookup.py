@@ -10,7 +10,7 @@ from flask import Flask
 from participation.extensions import db, limiter
 from participation.models import Ballot, Consultation, Phase, Proposal, ProposalState
 from participation.models.base import utcnow
-from participation.services import ballots
+from participation.services.budgeting import ballots
 from participation.services.errors import DomainError, NotFound, ValidationFailed
 from tests.budget_data import budget_consultation
 from tests.conftest import make_app

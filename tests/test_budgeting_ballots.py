@@ -25,8 +25,9 @@ from participation.models import (
     User,
     VotingMethod,
 )
-from participation.services import ballots, consultations
-from participation.services.ballots import BallotRefused
+from participation.services import consultations
+from participation.services.budgeting import ballots
+from participation.services.budgeting.ballots import BallotRefused
 from participation.services.consultations import ConsultationSettings
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 from tests.factories import Factory

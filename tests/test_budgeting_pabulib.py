@@ -1,4 +1,4 @@
-"""The pabulib format (services.pabulib: parse, to_election, write) and `flask pb tally`, which
+"""The pabulib format (budgeting.pabulib: parse, to_election, write) and `flask pb tally`, which
 needs no database. The big Warsaw files are parsed here but never counted (too slow for tests)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from pabutools.election import Cost_Sat, parse_pabulib
 from pabutools.rules import greedy_utilitarian_welfare
 
-from participation.services import pabulib, tally
-from participation.services.pabulib import PabulibError
+from participation.services.budgeting import pabulib, tally
+from participation.services.budgeting.pabulib import PabulibError
 from tests.budget_data import EXPECTED, PABULIB, RULES
 from tests.conftest import make_app
 

@@ -21,9 +21,10 @@ from participation.models import (
     TallyRule,
     VotingMethod,
 )
-from participation.services import budget_results, pabulib, tally
+from participation.services import budgeting
+from participation.services.budgeting import pabulib, tally
 from tests.budget_data import EXPECTED, PABULIB, RULES, budget_election, store_tally
-from tests.test_pabulib import SMALL, replaced
+from tests.test_budgeting_pabulib import SMALL, replaced
 
 ASSEN = PABULIB / "Netherlands_Assen_2024.pb"
 ZURICH = PABULIB / "Switzerland_Zurich_SN.pb"
@@ -58,7 +59,7 @@ def stored_ballots(consultation: Consultation) -> dict[str, frozenset[str]]:
     """ballot code -> the original pabulib ids of the approved projects."""
     originals = {
         proposal.id: pabulib.original_id(proposal)
-        for proposal in budget_results.projects_of(consultation)
+        for proposal in budgeting.results.projects_of(consultation)
     }
     ballots = {
         ballot.id: (ballot.code, set())
@@ -100,7 +101,7 @@ def test_import_creates_a_closed_budget_consultation_with_anonymous_ballots(app,
         assert all(ballot.user_id is None for ballot in ballots)
         # Assen's voter ids are 40 characters long: too long for a code, so new codes.
         assert all(len(ballot.code) == 14 for ballot in ballots)
-        projects = budget_results.projects_of(consultation)
+        projects = budgeting.results.projects_of(consultation)
         podium = next(p for p in projects if pabulib.original_id(p) == "3")
         assert (podium.title, podium.estimated_cost, podium.author_id) == (
             "PopUp Podium",
@@ -137,7 +138,7 @@ def test_import_takes_the_first_of_several_categories(app, runner, tmp_path):
         assert [category.name for category in consultation.categories] == ["parks", "traffic"]
         by_original = {
             pabulib.original_id(p): p.category.name
-            for p in budget_results.projects_of(consultation)
+            for p in budgeting.results.projects_of(consultation)
         }
         assert by_original == {"1": "parks", "2": "traffic", "10": "parks"}
 
@@ -165,7 +166,7 @@ def test_imported_election_counts_as_the_file_does(app, runner):
     slug = import_ok(runner, ASSEN)
 
     with app.app_context():
-        election, projects = budget_results.election_for(consultation_of(slug))
+        election, projects = budgeting.results.election_for(consultation_of(slug))
         original = {str(p.id): pabulib.original_id(p) for p in projects}
         for rule in RULES:
             outcome = tally.count(election, rule)
@@ -248,7 +249,7 @@ def test_import_counts_the_election_with_its_rule_and_publishes_it(app, runner, 
     with app.app_context():
         consultation = consultation_of(slug)
         assert consultation.results_published_at is not None
-        record = budget_results.tally_of(consultation)
+        record = budgeting.results.tally_of(consultation)
         assert record is not None and record.computed_by_id is None
         assert record.rule is consultation.tally_rule
         election = pabulib.to_election(pabulib.parse(SMALL))
@@ -346,7 +347,7 @@ def test_export_import_export_gives_the_same_ballots_and_result(app, runner, fac
     with app.app_context():
         original = {
             str(p.id): pabulib.original_id(p)
-            for p in budget_results.projects_of(consultation_of(slug))
+            for p in budgeting.results.projects_of(consultation_of(slug))
         }
     assert [v["voter_id"] for v in two.votes] == [v["voter_id"] for v in one.votes]
     assert [sorted(original[p] for p in v["vote"]) for v in two.votes] == [
@@ -368,7 +369,7 @@ def test_an_imported_file_exports_to_the_same_election(app, runner, tmp_path):
     with app.app_context():
         consultation = consultation_of(slug)
         original = {
-            str(p.id): pabulib.original_id(p) for p in budget_results.projects_of(consultation)
+            str(p.id): pabulib.original_id(p) for p in budgeting.results.projects_of(consultation)
         }
         codes = stored_ballots(consultation)
     source = pabulib.parse(ASSEN.read_bytes())

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from participation.models import TallyRule
-from participation.services import pabulib, tally
-from participation.services.tally import (
+from participation.services.budgeting import pabulib, tally
+from participation.services.budgeting.tally import (
     Election,
     equal_shares,
     equal_shares_greedy,

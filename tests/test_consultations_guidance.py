@@ -1,4 +1,4 @@
-"""services.guidance: the plain-language box of a consultation page, for every phase, voting
+"""consultations.guidance: the plain-language box of a consultation page, for every phase, voting
 method and reader, in German and in English."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from flask_login import AnonymousUserMixin
 
 from participation.models import Consultation, Phase, TallyRule, User, VotingMethod
 from participation.models.base import utcnow
-from participation.services import guidance
-from participation.services.guidance import Action
+from participation.services.consultations import guidance
+from participation.services.consultations.guidance import Action
 from tests.guidance_wording import (
     AFTER_ALL_DATES,
     BEFORE_ALL_DATES,

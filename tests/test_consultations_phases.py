@@ -16,7 +16,7 @@ from participation.models import (
     User,
     VotingMethod,
 )
-from participation.services import phases
+from participation.services.consultations import phases
 from participation.services.errors import DomainError, NotAllowed
 from tests.conftest import csrf_token_from, login_with_csrf
 from tests.helpers import attached

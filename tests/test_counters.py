@@ -11,11 +11,11 @@ from sqlalchemy import event, select, update
 
 from participation.extensions import db
 from participation.models import Comment, CommentState, Phase, Proposal, User
-from participation.services import comments, voting
+from participation.services import comments, votes
 from participation.services.counters import CounterDifference, check_counters
 from participation.services.errors import DomainError
 from tests.factories import Factory
-from tests.test_voting import Voting, open_voting
+from tests.test_votes import Voting, open_voting
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def supported_and_commented(vote: Voting) -> None:
     """One support and two comments through the services; one comment deleted again."""
     proposal = proposal_in_session(vote.proposal)
     citizen = user_in_session(vote.citizen)
-    voting.support(proposal, citizen)
+    votes.support(proposal, citizen)
     comments.add(proposal, citizen, "Good idea.")
     deleted = comments.add(proposal, citizen, "On second thought …")
     comments.delete(deleted, citizen)
@@ -192,9 +192,9 @@ def test_counters_equal_their_rows_after_a_random_sequence(ctx, factory):
             step = "comment"
         try:
             if step == "support":
-                voting.support(proposal, citizen)
+                votes.support(proposal, citizen)
             elif step == "withdraw":
-                voting.withdraw_support(proposal, citizen)
+                votes.withdraw_support(proposal, citizen)
             elif step == "comment":
                 written.append(comments.add(proposal, citizen, "A thought.").id)
             elif step == "reply":

@@ -19,7 +19,8 @@ from participation.models import (
     TallyEntry,
     VotingMethod,
 )
-from participation.services import budget_results, pabulib
+from participation.services import budgeting
+from participation.services.budgeting import pabulib
 from tests.budget_data import budget_election, store_tally
 from tests.conftest import START
 
@@ -480,7 +481,7 @@ def test_the_count_reads_the_ballots_in_the_order_of_the_exported_files(
     pb = pabulib.parse(client.get(pb_url(consultation)).get_data())
 
     with app.app_context():
-        election, _projects = budget_results.election_for(
+        election, _projects = budgeting.results.election_for(
             db.session.get(Consultation, consultation.id)
         )
 

@@ -650,7 +650,7 @@ def test_form_refusals_are_shown_in_german(form_app, form_class):
 
 def test_the_refusal_check_sees_wtforms_own_messages(form_app):
     """The check above would notice WTForms' built-in messages: they do reach the forms."""
-    from participation.forms.auth import RegisterForm
+    from participation.forms.accounts import RegisterForm
 
     assert refusals(form_app, RegisterForm, "", "en")["account_type"] == ["This field is required."]
     assert refusals(form_app, RegisterForm, "", "de")["account_type"] == [

@@ -19,9 +19,9 @@ from participation.models import (
     ProposalState,
     User,
 )
-from participation.services import promotion
+from participation.services import initiatives
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
-from participation.services.promotion import InitiativeQuery
+from participation.services.initiatives import InitiativeQuery
 from tests.helpers import attached
 
 PLANNED = InitiativeStatus.PLANNED
@@ -48,7 +48,7 @@ def promote(proposal, moderator, **overrides) -> Initiative:
         "status": PLANNED,
         "progress_percent": 0,
     }
-    return promotion.promote(proposal, moderator, **(settings | overrides))
+    return initiatives.promote(proposal, moderator, **(settings | overrides))
 
 
 @pytest.fixture
@@ -196,7 +196,7 @@ def test_completed_with_less_than_100_percent_is_refused(winner, moderator):
 
 
 def test_moderator_edits_budget_body_status_and_progress(initiative, moderator):
-    promotion.update_initiative(
+    initiatives.update_initiative(
         initiative,
         moderator,
         allocated_budget=50_000,
@@ -210,7 +210,7 @@ def test_moderator_edits_budget_body_status_and_progress(initiative, moderator):
 
 
 def test_editing_records_what_changed(initiative, moderator):
-    promotion.update_initiative(
+    initiatives.update_initiative(
         initiative,
         moderator,
         allocated_budget=40_000,
@@ -226,7 +226,7 @@ def test_editing_records_what_changed(initiative, moderator):
 
 def test_editing_with_invalid_progress_changes_nothing(initiative, moderator):
     with pytest.raises(ValidationFailed):
-        promotion.update_initiative(
+        initiatives.update_initiative(
             initiative,
             moderator,
             allocated_budget=1,
@@ -244,7 +244,7 @@ def test_editing_with_invalid_progress_changes_nothing(initiative, moderator):
 
 
 def test_an_update_is_stored_with_its_date(initiative, moderator):
-    promotion.post_update(initiative, moderator, date(2027, 5, 3), "Trees ordered.")
+    initiatives.post_update(initiative, moderator, date(2027, 5, 3), "Trees ordered.")
     [update] = stored_updates()
     assert (update.initiative_id, update.happened_on, update.body) == (
         initiative.id,
@@ -254,32 +254,34 @@ def test_an_update_is_stored_with_its_date(initiative, moderator):
 
 
 def test_an_update_applies_its_status_and_progress_to_the_initiative(initiative, moderator):
-    promotion.post_update(initiative, moderator, date(2027, 5, 3), "Work started.", IN_PROGRESS, 25)
+    initiatives.post_update(
+        initiative, moderator, date(2027, 5, 3), "Work started.", IN_PROGRESS, 25
+    )
     stored = db.session.get(Initiative, initiative.id)
     assert (stored.status, stored.progress_percent) == (IN_PROGRESS, 25)
 
 
 def test_an_update_without_status_or_progress_leaves_them_as_they_are(initiative, moderator):
-    promotion.post_update(initiative, moderator, date(2027, 5, 3), "A note.")
+    initiatives.post_update(initiative, moderator, date(2027, 5, 3), "A note.")
     stored = db.session.get(Initiative, initiative.id)
     assert (stored.status, stored.progress_percent) == (PLANNED, 0)
 
 
 def test_an_update_that_completes_the_initiative_sets_the_progress_to_100(initiative, moderator):
-    promotion.post_update(initiative, moderator, date(2027, 9, 1), "Done!", COMPLETED)
+    initiatives.post_update(initiative, moderator, date(2027, 9, 1), "Done!", COMPLETED)
     assert db.session.get(Initiative, initiative.id).progress_percent == 100
 
 
 def test_an_update_completing_at_less_than_100_percent_is_refused(initiative, moderator):
     with pytest.raises(ValidationFailed):
-        promotion.post_update(initiative, moderator, date(2027, 9, 1), "Done?", COMPLETED, 90)
+        initiatives.post_update(initiative, moderator, date(2027, 9, 1), "Done?", COMPLETED, 90)
     assert stored_updates() == []
 
 
 @pytest.mark.parametrize("progress", [101, -1])
 def test_an_update_with_progress_outside_0_to_100_stores_nothing(initiative, moderator, progress):
     with pytest.raises(ValidationFailed) as refusal:
-        promotion.post_update(initiative, moderator, date(2027, 5, 3), "Hm.", None, progress)
+        initiatives.post_update(initiative, moderator, date(2027, 5, 3), "Hm.", None, progress)
     assert refusal.value.field == "progress_percent"
     assert stored_updates() == []
     db.session.expire_all()
@@ -288,13 +290,13 @@ def test_an_update_with_progress_outside_0_to_100_stores_nothing(initiative, mod
 
 def test_an_update_needs_a_text_and_a_date(initiative, moderator):
     with pytest.raises(ValidationFailed) as refusal:
-        promotion.post_update(initiative, moderator, None, "  ")
+        initiatives.post_update(initiative, moderator, None, "  ")
     assert set(refusal.value.errors) == {"body", "happened_on"}
     assert stored_updates() == []
 
 
 def test_posting_an_update_is_an_audit_event(initiative, moderator):
-    promotion.post_update(initiative, moderator, date(2027, 5, 3), "Go.", IN_PROGRESS, 5)
+    initiatives.post_update(initiative, moderator, date(2027, 5, 3), "Go.", IN_PROGRESS, 5)
     [event] = events("initiative.update_posted")
     assert event.consultation_id == initiative.consultation_id
     assert (event.details["status"], event.details["progress_percent"]) == ("in_progress", 5)
@@ -303,13 +305,13 @@ def test_posting_an_update_is_an_audit_event(initiative, moderator):
 def test_citizens_cannot_post_updates(factory, initiative):
     citizen = attached(User, factory.user())
     with pytest.raises(NotAllowed):
-        promotion.post_update(initiative, citizen, date(2027, 5, 3), "Mine.")
+        initiatives.post_update(initiative, citizen, date(2027, 5, 3), "Mine.")
     assert stored_updates() == []
 
 
 def test_updates_come_newest_first(initiative, moderator):
     for day, text in [(3, "Middle"), (9, "Newest"), (1, "Oldest")]:
-        promotion.post_update(initiative, moderator, date(2027, 5, day), text)
+        initiatives.post_update(initiative, moderator, date(2027, 5, day), text)
     db.session.expire_all()
     timeline = db.session.get(Initiative, initiative.id).updates
     assert [update.body for update in timeline] == ["Newest", "Middle", "Oldest"]
@@ -337,7 +339,7 @@ def three_initiatives(factory, ctx) -> dict[str, Initiative]:
 
 
 def listed(query: InitiativeQuery) -> set[int]:
-    return {initiative.id for initiative in promotion.search(query).items}
+    return {initiative.id for initiative in initiatives.search(query).items}
 
 
 def test_the_list_filters_by_consultation(three_initiatives):

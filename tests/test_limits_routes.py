@@ -52,13 +52,8 @@ from participation.models import (
     ProposalState,
     User,
 )
-from participation.services import (
-    account_settings,
-    accounts,
-    budget_results,
-    comments,
-    login_sessions,
-)
+from participation.services import accounts, budgeting, comments
+from participation.services.accounts import login_sessions
 from participation.services.limits import MAX_ID
 from tests.budget_data import (
     budget_consultation,
@@ -358,13 +353,13 @@ def _build_data(factory: Factory) -> dict[str, str]:
     store_tally(app, budget_election(factory, phase=Phase.CLOSED, published=True))
     with app.app_context(), force_locale("en"):
         counted = attached(type(evaluating), evaluating)
-        budget_results.compute(counted, attached(User, moderator))
+        budgeting.results.compute(counted, attached(User, moderator))
         dropped = attached(type(counted_projects["C"]), counted_projects["C"])
-        budget_results.override(
+        budgeting.results.override(
             counted, attached(User, moderator), dropped, False, "Too expensive for now."
         )
         accounts.request_password_reset(citizen.email)
-        account_settings.request_email_change(
+        accounts.settings.request_email_change(
             attached(User, citizen), "citizen.new@example.org", Factory.PASSWORD
         )
         logins = {

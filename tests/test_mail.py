@@ -390,7 +390,7 @@ def test_two_senders_at_the_same_time_deliver_each_mail_once(backend, threaded_a
 def test_links_in_mails_use_the_public_url_not_the_requests_host(app, monkeypatch):
     monkeypatch.setitem(app.config, "PUBLIC_URL", "https://town.example/beteiligung")
     with app.test_request_context("/", base_url="http://attacker.example"):
-        link = mail.absolute_url("auth.confirm_email", token="abc")
+        link = mail.absolute_url("accounts.confirm_email", token="abc")
 
     assert link == "https://town.example/beteiligung/account/confirm/abc"
 

@@ -18,8 +18,9 @@ from participation.models import (
     ProposalState,
     User,
 )
-from participation.services import answers, proposals
+from participation.services import proposals
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
+from participation.services.moderation import answers
 from participation.services.proposals import ProposalQuery
 from tests.conftest import csrf_token_from, login_with_csrf
 from tests.helpers import attached

@@ -28,16 +28,11 @@ from participation.models import (
     User,
 )
 from participation.models.base import utcnow
-from participation.services import (
-    answers,
-    comments,
-    moderation,
-    notifications,
-    personal_data,
-    phases,
-    promotion,
-)
+from participation.services import comments, initiatives, moderation, notifications
+from participation.services.accounts import personal_data
+from participation.services.consultations import phases
 from participation.services.errors import DomainError, NotFound, ValidationFailed
+from participation.services.moderation import answers
 from participation.services.notifications import Reader
 from tests.factories import Factory
 from tests.helpers import add_comment_notifications, attached
@@ -258,7 +253,7 @@ def _accepted(scene: Scene) -> Proposal:
 
 
 def test_promoting_a_proposal_notifies_its_followers_with_the_initiative(scene):
-    initiative = promotion.promote(
+    initiative = initiatives.promote(
         _accepted(scene), scene.mona, 5000, "Parks department", InitiativeStatus.PLANNED, 0
     )
 
@@ -269,7 +264,7 @@ def test_promoting_a_proposal_notifies_its_followers_with_the_initiative(scene):
 def test_a_progress_update_notifies_the_followers_of_the_proposal(scene, factory):
     initiative = attached(Initiative, factory.initiative(scene.proposal))
 
-    update = promotion.post_update(initiative, scene.mona, date(2027, 5, 1), "Benches ordered.")
+    update = initiatives.post_update(initiative, scene.mona, date(2027, 5, 1), "Benches ordered.")
 
     assert received() == only(NotificationKind.INITIATIVE_UPDATE, scene.anna, scene.fiona)
     assert set(db.session.scalars(select(Notification.initiative_update_id))) == {update.id}
@@ -279,7 +274,7 @@ def test_a_refused_progress_update_notifies_nobody(scene, factory):
     initiative = attached(Initiative, factory.initiative(scene.proposal))
 
     with pytest.raises(ValidationFailed):
-        promotion.post_update(initiative, scene.mona, date(2027, 5, 1), "")
+        initiatives.post_update(initiative, scene.mona, date(2027, 5, 1), "")
 
     assert received() == []
 

@@ -20,7 +20,8 @@ from participation.models import (
     User,
 )
 from participation.models.base import utcnow
-from participation.services import accounts, comments, mail, notifications, phases
+from participation.services import accounts, comments, mail, notifications
+from participation.services.consultations import phases
 from participation.services.errors import InvalidLink, ValidationFailed
 from tests.helpers import attached
 from tests.mailbox import SmtpServer, path_of

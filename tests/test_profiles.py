@@ -16,7 +16,8 @@ from participation.models import (
     ProposalState,
     User,
 )
-from participation.services import personal_data, profiles
+from participation.services import profiles
+from participation.services.accounts import personal_data
 from participation.services.errors import NotFound
 from tests.conftest import START
 from tests.factories import Factory

@@ -16,7 +16,8 @@ from participation.models import (
     ProposalState,
     VotingMethod,
 )
-from participation.services import phases, results
+from participation.services import results
+from participation.services.consultations import phases
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 from participation.services.results import Visibility, WinnerRule
 from tests.conftest import START

@@ -24,7 +24,8 @@ from participation.models import (
     User,
     VotingMethod,
 )
-from participation.services import ballots, budget_results, seeding, tally
+from participation.services import budgeting, seeding
+from participation.services.budgeting import ballots, tally
 
 DEMO = Path(__file__).resolve().parent.parent / "seeds" / "demo.yaml"
 COUNTED = (
@@ -119,7 +120,7 @@ def _budget_consultation(phase: Phase) -> Consultation:
 
 def test_the_demo_has_a_budget_consultation_open_for_ballots(seeded):
     voting = _budget_consultation(Phase.VOTING)
-    election, _ = budget_results.election_for(voting)
+    election, _ = budgeting.results.election_for(voting)
     assert 8 <= len(election.costs) <= 12
     assert len(election.ballots) > 0
 
@@ -138,21 +139,21 @@ def test_seeded_ballots_fit_the_budget_of_their_consultation(seeded):
 
 def test_the_closed_budget_consultation_has_published_equal_shares_results(seeded):
     closed = _budget_consultation(Phase.CLOSED)
-    result = budget_results.view(closed)
+    result = budgeting.results.view(closed)
     assert closed.results_published_at is not None
     assert (result.rule, result.ballot_count) == (TallyRule.EQUAL_SHARES, 320)
 
 
 def test_the_seeded_result_is_what_the_rule_gives_on_the_seeded_ballots(seeded):
     closed = _budget_consultation(Phase.CLOSED)
-    election, _ = budget_results.election_for(closed)
+    election, _ = budgeting.results.election_for(closed)
     expected = tally.count(election, TallyRule.EQUAL_SHARES)
-    funded = [row for row in budget_results.view(closed).rows if row.funded_by_rule]
+    funded = [row for row in budgeting.results.view(closed).rows if row.funded_by_rule]
     assert sorted(str(row.proposal.id) for row in funded) == sorted(expected.funded)
 
 
 def test_in_the_closed_budget_consultation_equal_shares_and_greedy_differ(seeded):
-    result = budget_results.view(_budget_consultation(Phase.CLOSED))
+    result = budgeting.results.view(_budget_consultation(Phase.CLOSED))
     assert result.only_by_rule and result.only_by_comparison
 
 
@@ -164,7 +165,7 @@ def test_every_funded_project_of_the_closed_budget_consultation_is_an_initiative
             select(Initiative).where(Initiative.consultation_id == closed.id)
         )
     }
-    funded = budget_results.view(closed).funded_rows
+    funded = budgeting.results.view(closed).funded_rows
     assert initiatives == {row.proposal.id: row.cost for row in funded}
 
 

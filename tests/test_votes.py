@@ -22,10 +22,10 @@ from participation.models import (
     User,
     VotingMethod,
 )
-from participation.services import consultations, voting
+from participation.services import consultations, votes
 from participation.services.consultations import ConsultationSettings
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
-from participation.services.voting import SupportState
+from participation.services.votes import SupportState
 from tests.factories import Factory
 from tests.helpers import at_the_same_moment, attached
 
@@ -50,11 +50,11 @@ def vote(factory: Factory) -> Voting:
 
 
 def support(proposal: Proposal, citizen: User) -> SupportState:
-    return voting.support(attached(Proposal, proposal), attached(User, citizen))
+    return votes.support(attached(Proposal, proposal), attached(User, citizen))
 
 
 def withdraw(proposal: Proposal, citizen: User) -> SupportState:
-    return voting.withdraw_support(attached(Proposal, proposal), attached(User, citizen))
+    return votes.withdraw_support(attached(Proposal, proposal), attached(User, citizen))
 
 
 def support_rows(proposal_id: int) -> int:
@@ -134,7 +134,7 @@ def test_support_is_refused_on_a_proposal_that_is_not_published(ctx, factory, vo
 @pytest.mark.parametrize("visitor", [None, AnonymousUserMixin()], ids=["none", "anonymous"])
 def test_visitor_cannot_support(ctx, vote, visitor):
     with pytest.raises(NotAllowed):
-        voting.support(attached(Proposal, vote.proposal), visitor)
+        votes.support(attached(Proposal, vote.proposal), visitor)
     assert support_rows(vote.proposal.id) == 0
 
 
@@ -237,7 +237,7 @@ def test_supported_ids_lists_the_citizens_supports_of_one_consultation(ctx, fact
     support(second, factory.user())
     support(open_voting(factory).proposal, vote.citizen)
     consultation = attached(Consultation, vote.consultation)
-    assert voting.supported_ids(consultation, attached(User, vote.citizen)) == {first.id}
+    assert votes.supported_ids(consultation, attached(User, vote.citizen)) == {first.id}
 
 
 # The cap as a consultation setting
@@ -312,7 +312,7 @@ def supports_at_the_same_moment(
 
 def test_same_support_sent_twice_at_once_is_stored_once(app, threaded_app, vote):
     outcomes = supports_at_the_same_moment(
-        threaded_app, [(voting.support, vote.proposal.id, vote.citizen.id)] * 2
+        threaded_app, [(votes.support, vote.proposal.id, vote.citizen.id)] * 2
     )
     with app.app_context():
         assert (support_rows(vote.proposal.id), stored_count(vote.proposal.id)) == (1, 1)
@@ -322,7 +322,7 @@ def test_same_support_sent_twice_at_once_is_stored_once(app, threaded_app, vote)
 def test_many_supports_of_one_proposal_at_once_are_all_counted(app, threaded_app, factory, vote):
     citizens = [factory.user() for _ in range(6)]
     supports_at_the_same_moment(
-        threaded_app, [(voting.support, vote.proposal.id, citizen.id) for citizen in citizens]
+        threaded_app, [(votes.support, vote.proposal.id, citizen.id) for citizen in citizens]
     )
     with app.app_context():
         assert (support_rows(vote.proposal.id), stored_count(vote.proposal.id)) == (6, 6)
@@ -334,7 +334,7 @@ def test_cap_holds_when_supports_of_different_proposals_arrive_at_once(app, thre
     proposals = [factory.proposal(vote.consultation, author) for _ in range(6)]
     outcomes = supports_at_the_same_moment(
         threaded_app,
-        [(voting.support, proposal.id, vote.citizen.id) for proposal in proposals],
+        [(votes.support, proposal.id, vote.citizen.id) for proposal in proposals],
     )
     with app.app_context():
         rows = db.session.scalar(
@@ -356,8 +356,8 @@ def test_support_and_withdrawal_at_once_leave_a_true_count(app, threaded_app, fa
     supports_at_the_same_moment(
         threaded_app,
         [
-            (voting.withdraw_support, vote.proposal.id, vote.citizen.id),
-            (voting.support, vote.proposal.id, other.id),
+            (votes.withdraw_support, vote.proposal.id, vote.citizen.id),
+            (votes.support, vote.proposal.id, other.id),
         ],
     )
     with app.app_context():

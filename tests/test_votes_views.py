@@ -21,10 +21,10 @@ from participation.models import (
     User,
     VotingMethod,
 )
-from participation.services import voting
+from participation.services import votes
 from tests.conftest import csrf_token_from, login_with_csrf
 from tests.factories import Factory
-from tests.test_voting import Voting, open_voting
+from tests.test_votes import Voting, open_voting
 
 ENGLISH = {"Accept-Language": "en"}
 JSON = {"Accept": "application/json"}
@@ -61,7 +61,7 @@ def rows_and_count(app: Flask, proposal: Proposal) -> tuple[int, int]:
 
 def supported_beforehand(app: Flask, proposal: Proposal, citizen: User) -> None:
     with app.app_context():
-        voting.support(db.session.get(Proposal, proposal.id), db.session.get(User, citizen.id))
+        votes.support(db.session.get(Proposal, proposal.id), db.session.get(User, citizen.id))
 
 
 def page(client, url: str) -> str:

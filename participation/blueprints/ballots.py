@@ -1,5 +1,5 @@
 """The budget ballot of a consultation: filling it in, checking it without JavaScript, and the
-receipt with the ballot code. The rules live in services.ballots; visitors are sent to log in
+receipt with the ballot code. The rules live in budgeting.ballots; visitors are sent to log in
 and come back to the ballot."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from flask_login import current_user
 
 from participation.forms.ballots import BallotForm
 from participation.models import Ballot, Consultation, Proposal
-from participation.services import ballots, budget_results, consultations
-from participation.services.ballots import BallotRefused, BallotSummary
+from participation.services import budgeting, consultations
+from participation.services.budgeting import ballots
 from participation.services.errors import DomainError, NotAllowed, NotFound
 
 bp = Blueprint("ballots", __name__)
@@ -24,7 +24,7 @@ bp = Blueprint("ballots", __name__)
 def ballot_helpers() -> dict[str, Any]:
     return {
         "rule_explanation": ballots.rule_explanation,
-        "tally_rule_labels": budget_results.RULE_LABELS,
+        "tally_rule_labels": budgeting.results.RULE_LABELS,
         "ballots_open": ballots.is_open_for_ballots,
     }
 
@@ -48,7 +48,7 @@ def _render(
     consultation: Consultation,
     form: BallotForm,
     ballot: Ballot | None,
-    checked: BallotSummary,
+    checked: ballots.BallotSummary,
     status: int = 200,
     *,
     errors: tuple[str, ...] = (),
@@ -79,7 +79,7 @@ def show(slug: str):
     consultation = _budget_consultation(slug)
     if not current_user.is_authenticated:
         flash(_("Please log in to fill in your ballot."), "info")
-        return redirect(url_for("auth.login", next=url_for(".show", slug=consultation.slug)))
+        return redirect(url_for("accounts.login", next=url_for(".show", slug=consultation.slug)))
     form = BallotForm()
     ballot = ballots.get_ballot(consultation, current_user)
     if not form.is_submitted():
@@ -95,7 +95,7 @@ def show(slug: str):
         )
     try:
         ballots.submit_ballot(consultation, current_user, chosen)
-    except BallotRefused as error:
+    except ballots.BallotRefused as error:
         checked = ballots.summary(consultation, chosen)
         return _render(consultation, form, ballot, checked, 422, errors=error.errors)
     except NotAllowed:

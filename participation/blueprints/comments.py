@@ -39,7 +39,7 @@ def citizen_required(view: Callable[..., Any]) -> Callable[..., Any]:
         else:
             proposal_id = comments.get(kwargs["comment_id"], None).proposal_id
         flash(_("Please log in to comment."), "info")
-        return redirect(url_for("auth.login", next=_proposal_url(proposal_id)))
+        return redirect(url_for("accounts.login", next=_proposal_url(proposal_id)))
 
     return wrapped
 

@@ -21,17 +21,9 @@ from participation.blueprints.limits import paginated
 from participation.forms import show_errors
 from participation.forms.consultations import CONFIRMED, ConsultationForm, PhaseForm
 from participation.models import Answer, Phase, TallyRule, VotingMethod
-from participation.services import (
-    audit,
-    ballots,
-    budget_results,
-    consultations,
-    guidance,
-    phases,
-    proposals,
-    results,
-)
-from participation.services.consultations import ConsultationSettings
+from participation.services import audit, budgeting, consultations, proposals, results
+from participation.services.budgeting import ballots
+from participation.services.consultations import ConsultationSettings, guidance, phases
 from participation.services.errors import DomainError, ValidationFailed
 from participation.services.limits import parse_id
 
@@ -114,7 +106,7 @@ def show(slug: str):
         query=query,
         sorts=proposals.sorts_for(consultation),
         sort_labels=proposals.SORT_LABELS,
-        approvals=budget_results.published_approvals(page.items),
+        approvals=budgeting.results.published_approvals(page.items),
         next_phase=phases.allowed_next(consultation),
         own_ballot=ballots.own_content(
             consultation,

@@ -24,7 +24,7 @@ def follow_helpers() -> dict[str, Any]:
 def _act(subject: Proposal | Consultation, page: str, action: Callable, message: str):
     if not current_user.is_authenticated:
         flash(_("Please log in to follow proposals and consultations."), "info")
-        return redirect(url_for("auth.login", next=page))
+        return redirect(url_for("accounts.login", next=page))
     action(current_user, subject)
     flash(message, "success")
     return redirect(page)

@@ -14,7 +14,7 @@ from participation.blueprints.limits import paginated
 from participation.forms import show_errors
 from participation.forms.initiatives import InitiativeForm, InitiativeUpdateForm
 from participation.models import InitiativeStatus
-from participation.services import budget_results, promotion, proposals
+from participation.services import budgeting, initiatives, proposals
 from participation.services.errors import DomainError, ValidationFailed
 
 bp = Blueprint("initiatives", __name__)
@@ -25,20 +25,20 @@ def _template_helpers(state) -> None:
     """For templates and their macros: status names, and for the partials on the proposal page
     its initiative and whether to offer promotion."""
     state.app.jinja_env.globals.update(
-        initiative_status_labels=promotion.STATUS_LABELS,
-        initiative_for=promotion.initiative_for,
-        can_promote=promotion.can_promote,
+        initiative_status_labels=initiatives.STATUS_LABELS,
+        initiative_for=initiatives.initiative_for,
+        can_promote=initiatives.can_promote,
     )
 
 
-def _query() -> promotion.InitiativeQuery:
+def _query() -> initiatives.InitiativeQuery:
     """The list's filters from the query string; anything unknown falls back quietly."""
     args = request.args
     try:
         status = InitiativeStatus(args.get("status", ""))
     except ValueError:
         status = None
-    return promotion.InitiativeQuery(
+    return initiatives.InitiativeQuery(
         consultation_slug=args.get("consultation", "")[:80] or None,
         status=status,
         per_page=current_app.config.get("INITIATIVES_PER_PAGE", 20),
@@ -50,23 +50,23 @@ def index():
     query = _query()
     return render_template(
         "initiatives/index.html",
-        page=paginated(lambda number: promotion.search(replace(query, page=number))),
+        page=paginated(lambda number: initiatives.search(replace(query, page=number))),
         query=query,
-        consultations=promotion.consultations_with_initiatives(),
+        consultations=initiatives.consultations_with_initiatives(),
         statuses=list(InitiativeStatus),
     )
 
 
 @bp.get("/initiatives/<int:initiative_id>")
 def show(initiative_id: int):
-    initiative = promotion.get(initiative_id)
+    initiative = initiatives.get(initiative_id)
     return render_template(
         "initiatives/show.html",
         initiative=initiative,
         consultation=initiative.consultation,
         proposal=initiative.proposal,
         proposal_visible=proposals.can_see(initiative.proposal, current_user),
-        approvals=budget_results.published_approvals([initiative.proposal]),
+        approvals=budgeting.results.published_approvals([initiative.proposal]),
     )
 
 
@@ -99,14 +99,14 @@ def _form_page(form: InitiativeForm, proposal, initiative):
 @moderator_required
 def promote(proposal_id: int):
     proposal = proposals.get_visible(proposal_id, current_user)
-    existing = promotion.initiative_for(proposal)
+    existing = initiatives.initiative_for(proposal)
     if existing is not None:
         flash(_("This proposal is already an initiative."), "info")
         return redirect(url_for(".show", initiative_id=existing.id))
     form = InitiativeForm()
     if form.validate_on_submit():
         try:
-            initiative = promotion.promote(proposal, current_user, **_settings(form))
+            initiative = initiatives.promote(proposal, current_user, **_settings(form))
         except ValidationFailed as error:
             show_errors(form, error)
         except DomainError as error:
@@ -116,7 +116,7 @@ def promote(proposal_id: int):
             flash(_("The proposal is now an initiative."), "success")
             return redirect(url_for(".show", initiative_id=initiative.id))
     elif not form.is_submitted():
-        problem = promotion.promotion_problem(proposal)
+        problem = initiatives.promotion_problem(proposal)
         if problem:
             flash(str(problem), "warning")
             return redirect(url_for("proposals.show", proposal_id=proposal.id))
@@ -126,7 +126,7 @@ def promote(proposal_id: int):
 @bp.route("/initiatives/<int:initiative_id>/edit", methods=["GET", "POST"])
 @moderator_required
 def edit(initiative_id: int):
-    initiative = promotion.get(initiative_id)
+    initiative = initiatives.get(initiative_id)
     form = InitiativeForm(
         data={
             "title": initiative.title,
@@ -138,7 +138,7 @@ def edit(initiative_id: int):
     )
     if form.validate_on_submit():
         try:
-            promotion.update_initiative(initiative, current_user, **_settings(form))
+            initiatives.update_initiative(initiative, current_user, **_settings(form))
         except ValidationFailed as error:
             show_errors(form, error)
         else:
@@ -150,11 +150,11 @@ def edit(initiative_id: int):
 @bp.route("/initiatives/<int:initiative_id>/updates/new", methods=["GET", "POST"])
 @moderator_required
 def post_update(initiative_id: int):
-    initiative = promotion.get(initiative_id)
+    initiative = initiatives.get(initiative_id)
     form = InitiativeUpdateForm()
     if form.validate_on_submit():
         try:
-            promotion.post_update(
+            initiatives.post_update(
                 initiative,
                 current_user,
                 happened_on=form.happened_on.data,

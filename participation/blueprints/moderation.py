@@ -30,8 +30,9 @@ from participation.forms.moderation import (
     reason_of,
 )
 from participation.models import Comment, Proposal
-from participation.services import answers, consultations, moderation, proposals
+from participation.services import consultations, moderation, proposals
 from participation.services.errors import DomainError, ValidationFailed
+from participation.services.moderation import answers
 
 bp = Blueprint("moderation", __name__)
 

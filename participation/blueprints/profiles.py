@@ -5,21 +5,21 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from participation.blueprints.limits import paginated
-from participation.services import budget_results, profiles
+from participation.services import budgeting, profiles
 
-bp = Blueprint("people", __name__, url_prefix="/people")
+bp = Blueprint("profiles", __name__, url_prefix="/people")
 
 
 def _render(user_id: int, tab: str, listing):
     person = profiles.get_profile_owner(user_id)
     shown = paginated(lambda number: listing(person, number))
     return render_template(
-        "people/show.html",
+        "profiles/show.html",
         person=person,
         counts=profiles.counts(person),
         tab=tab,
         page=shown,
-        approvals=budget_results.published_approvals(shown.items) if tab == "proposals" else {},
+        approvals=budgeting.results.published_approvals(shown.items) if tab == "proposals" else {},
     )
 
 

@@ -11,7 +11,7 @@ from participation.blueprints.access import login_required
 from participation.forms import show_errors
 from participation.forms.proposals import ProposalForm, WithdrawForm
 from participation.models import Proposal
-from participation.services import budget_results, comments, consultations, proposals
+from participation.services import budgeting, comments, consultations, proposals
 from participation.services.errors import DomainError, ValidationFailed
 from participation.services.proposals import ProposalText
 
@@ -89,7 +89,7 @@ def show(proposal_id: int):
         can_edit=proposals.can_edit(proposal, current_user),
         withdraw_form=WithdrawForm(),
         thread=comments.thread_for(proposal, current_user),
-        approvals=budget_results.published_approvals([proposal]),
+        approvals=budgeting.results.published_approvals([proposal]),
     )
 
 

@@ -20,15 +20,8 @@ from participation.forms.results import (
     WinnersForm,
 )
 from participation.models import Proposal
-from participation.services import (
-    ballots,
-    budget_results,
-    consultations,
-    promotion,
-    proposals,
-    results,
-)
-from participation.services.ballots import RULE_EXPLANATIONS
+from participation.services import budgeting, consultations, initiatives, proposals, results
+from participation.services.budgeting import ballots
 from participation.services.errors import DomainError, NotFound, ValidationFailed
 from participation.services.results import Visibility, WinnerRule
 
@@ -68,7 +61,7 @@ def _render(
         winners_cost=sum(row.proposal.estimated_cost or 0 for row in winners),
         applied_rule=results.applied_rule(consultation, rows) if uses_ranking else None,
         rule_labels=results.RULE_LABELS,
-        initiatives=promotion.initiatives_by_proposal(consultation),
+        initiatives=initiatives.initiatives_by_proposal(consultation),
         can_select=results.can_select(consultation, current_user),
         form=form,
         selection_form=SelectionForm(),
@@ -84,12 +77,12 @@ def _budget_context(consultation) -> dict:
     return {
         "own_ballot": ballots.own_content(consultation, current_user, with_outcome=True),
         "ballot_code_form": BallotCodeForm(formdata=None),
-        "budget_result": budget_results.view(consultation),
-        "budget_rule_labels": budget_results.RULE_LABELS,
-        "rule_explanations": RULE_EXPLANATIONS,
-        "ballot_count": budget_results.ballot_count(consultation),
-        "can_compute": budget_results.can_compute(consultation, current_user),
-        "can_promote_funded": promotion.can_promote_funded(consultation, current_user),
+        "budget_result": budgeting.results.view(consultation),
+        "budget_rule_labels": budgeting.results.RULE_LABELS,
+        "rule_explanations": ballots.RULE_EXPLANATIONS,
+        "ballot_count": budgeting.results.ballot_count(consultation),
+        "can_compute": budgeting.results.can_compute(consultation, current_user),
+        "can_promote_funded": initiatives.can_promote_funded(consultation, current_user),
         "action_form": BudgetActionForm(),
     }
 
@@ -196,7 +189,7 @@ def compute_budget(slug: str):
     if not BudgetActionForm().validate_on_submit():
         abort(400)
     try:
-        budget_results.compute(consultation, current_user)
+        budgeting.results.compute(consultation, current_user)
     except DomainError as error:
         flash(str(error.message), "danger")
     else:
@@ -211,7 +204,7 @@ def override(slug: str, proposal_id: int):
     consultation, seen_as, proposal = _posted_for_proposal(slug, proposal_id, form)
     fund = form.fund.data == "1"
     try:
-        budget_results.override(consultation, current_user, proposal, fund, form.reason.data)
+        budgeting.results.override(consultation, current_user, proposal, fund, form.reason.data)
     except ValidationFailed as error:
         return _refused_reason(consultation, seen_as, form, proposal, error)
     except DomainError as error:
@@ -231,7 +224,7 @@ def override(slug: str, proposal_id: int):
 def clear_override(slug: str, proposal_id: int):
     consultation, _seen_as, proposal = _posted_for_proposal(slug, proposal_id, BudgetActionForm())
     try:
-        budget_results.clear_override(consultation, current_user, proposal)
+        budgeting.results.clear_override(consultation, current_user, proposal)
     except DomainError as error:
         flash(str(error.message), "danger")
     else:
@@ -247,7 +240,7 @@ def promote_funded(slug: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        created = promotion.promote_funded(
+        created = initiatives.promote_funded(
             consultation, current_user, form.responsible_body.data or ""
         )
     except ValidationFailed as error:

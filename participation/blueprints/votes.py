@@ -1,4 +1,4 @@
-"""Supporting proposals and withdrawing supports. The rules live in services.voting; visitors
+"""Supporting proposals and withdrawing supports. The rules live in services.votes; visitors
 are sent to log in and come back to the proposal. A request that asks for JSON (the small
 script in static/js) gets the new state instead of a redirect."""
 
@@ -16,9 +16,9 @@ from flask_login import current_user
 
 from participation.blueprints.access import safe_next_url
 from participation.models import Proposal
-from participation.services import proposals, voting
+from participation.services import proposals, votes
 from participation.services.errors import DomainError, NotAllowed
-from participation.services.voting import SupportState
+from participation.services.votes import SupportState
 
 bp = Blueprint("votes", __name__)
 
@@ -34,7 +34,7 @@ def citizen_required(view: Callable[..., Any]) -> Callable[..., Any]:
         proposal = proposals.get_visible(proposal_id, None)
         flash(_("Please log in to support proposals."), "info")
         return redirect(
-            url_for("auth.login", next=url_for("proposals.show", proposal_id=proposal.id))
+            url_for("accounts.login", next=url_for("proposals.show", proposal_id=proposal.id))
         )
 
     return wrapped
@@ -42,7 +42,7 @@ def citizen_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 @bp.app_context_processor
 def support_helpers() -> dict[str, Any]:
-    return {"support_state": support_state, "supports_open": voting.is_open_for_supports}
+    return {"support_state": support_state, "supports_open": votes.is_open_for_supports}
 
 
 def support_state(proposal: Proposal) -> SupportState:
@@ -50,8 +50,8 @@ def support_state(proposal: Proposal) -> SupportState:
     request, however many proposals a list shows."""
     known: dict[int, frozenset[int]] = g.setdefault("supported_proposal_ids", {})
     if proposal.consultation_id not in known:
-        known[proposal.consultation_id] = voting.supported_ids(proposal.consultation, current_user)
-    return voting.state(proposal, current_user, known[proposal.consultation_id])
+        known[proposal.consultation_id] = votes.supported_ids(proposal.consultation, current_user)
+    return votes.state(proposal, current_user, known[proposal.consultation_id])
 
 
 def _wants_json() -> bool:
@@ -118,10 +118,10 @@ def _act(proposal_id: int, action: Callable[[Proposal, Any], SupportState]) -> R
 @bp.post("/proposals/<int:proposal_id>/support")
 @citizen_required
 def support(proposal_id: int):
-    return _act(proposal_id, voting.support)
+    return _act(proposal_id, votes.support)
 
 
 @bp.post("/proposals/<int:proposal_id>/support/withdraw")
 @citizen_required
 def withdraw(proposal_id: int):
-    return _act(proposal_id, voting.withdraw_support)
+    return _act(proposal_id, votes.withdraw_support)

@@ -11,7 +11,7 @@ SUBMIT = "submit"
 
 
 class BallotForm(Form):
-    # Checked by services.ballots, which says what is wrong with a project that is not on the
+    # Checked by budgeting.ballots, which says what is wrong with a project that is not on the
     # ballot (withdrawn, hidden); the template draws the checkboxes grouped by category.
     projects = SelectMultipleField(validate_choice=False)
     # The button that sent the form: "check" only adds up, "submit" stores the ballot.

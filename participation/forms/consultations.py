@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from participation.forms import Form, optional_number
 from participation.models import TallyRule, VotingMethod
-from participation.services.budget_results import RULE_LABELS
+from participation.services import budgeting
 from participation.services.consultations import MAX_BALLOT_PROJECTS
 
 
@@ -102,7 +102,9 @@ class ConsultationForm(Form):
             "How the ballots decide which projects are funded. Citizens see the rule, "
             "explained in plain words, on the consultation page."
         ),
-        choices=[SelectChoice(rule.value, RULE_LABELS[rule]) for rule in TallyRule],
+        choices=[
+            SelectChoice(rule.value, budgeting.results.RULE_LABELS[rule]) for rule in TallyRule
+        ],
         default=TallyRule.GREEDY.value,
         validators=[DataRequired()],
     )

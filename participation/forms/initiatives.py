@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from participation.forms import Form, optional_number
 from participation.models import InitiativeStatus
-from participation.services.promotion import MAX_BUDGET, STATUS_LABELS
+from participation.services.initiatives import MAX_BUDGET, STATUS_LABELS
 
 PROGRESS_RANGE = NumberRange(
     min=0, max=100, message=_l("The progress must be between 0 and 100 percent.")

@@ -7,11 +7,11 @@ from wtforms.validators import DataRequired, Length
 
 from participation.forms import Form
 from participation.models import Answer, ReportReason
-from participation.services.answers import ANSWER_LABELS, MAX_ANSWER_TEXT_LENGTH
 from participation.services.moderation import (
     MAX_HIDDEN_REASON_LENGTH,
     MAX_REPORT_TEXT_LENGTH,
     REASON_LABELS,
+    answers,
 )
 
 
@@ -51,7 +51,9 @@ class ActionForm(Form):
 class AnswerForm(Form):
     answer = RadioField(
         _l("Answer"),
-        choices=[SelectChoice(answer.value, label) for answer, label in ANSWER_LABELS.items()],
+        choices=[
+            SelectChoice(answer.value, label) for answer, label in answers.ANSWER_LABELS.items()
+        ],
         validators=[DataRequired(_l("Please choose an answer."))],
     )
     text = TextAreaField(
@@ -60,8 +62,8 @@ class AnswerForm(Form):
             "Required unless the proposal is not answered yet. Everybody can read it on the "
             "proposal page."
         ),
-        validators=[Length(max=MAX_ANSWER_TEXT_LENGTH)],
-        render_kw={"rows": 6, "maxlength": MAX_ANSWER_TEXT_LENGTH},
+        validators=[Length(max=answers.MAX_ANSWER_TEXT_LENGTH)],
+        render_kw={"rows": 6, "maxlength": answers.MAX_ANSWER_TEXT_LENGTH},
     )
 
 

@@ -6,8 +6,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length
 
 from participation.forms import Form, optional_number
-from participation.services.budget_results import MAX_REASON_LENGTH
-from participation.services.promotion import MAX_RESPONSIBLE_BODY_LENGTH
+from participation.services import budgeting
+from participation.services.initiatives import MAX_RESPONSIBLE_BODY_LENGTH
 from participation.services.results import MAX_RULE_VALUE, RULE_LABELS, WinnerRule
 
 
@@ -44,7 +44,7 @@ class SelectionForm(Form):
     reason = TextAreaField(
         _l("Public reason"),
         description=_l("Shown on the results page next to the proposal."),
-        render_kw={"rows": 2, "maxlength": MAX_REASON_LENGTH},
+        render_kw={"rows": 2, "maxlength": budgeting.results.MAX_REASON_LENGTH},
     )
 
 
@@ -55,14 +55,14 @@ class BudgetActionForm(Form):
 class OverrideForm(Form):
     """Fund a project the rule left out (fund=1) or drop one it chose (fund=0), with a reason.
 
-    The reason's length is checked by services.budget_results, next to the rule it belongs to.
+    The reason's length is checked by services.budgeting.results, next to the rule it belongs to.
     """
 
     fund = HiddenField(validators=[AnyOf(("0", "1"))])
     reason = TextAreaField(
         _l("Public reason"),
         description=_l("Shown on the results page next to the rule's own outcome."),
-        render_kw={"rows": 2, "maxlength": MAX_REASON_LENGTH},
+        render_kw={"rows": 2, "maxlength": budgeting.results.MAX_REASON_LENGTH},
     )
 
 
@@ -78,7 +78,7 @@ class PromoteFundedForm(Form):
 
 
 class BallotCodeForm(Form):
-    """A ballot code typed by anybody, to see that ballot (services.ballots.find_by_code)."""
+    """A ballot code typed by anybody, to see that ballot (budgeting.ballots.find_by_code)."""
 
     code = StringField(
         _l("Ballot code"),

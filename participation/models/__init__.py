@@ -1,5 +1,6 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
+from participation.models.account import AccountType, LoginSession, Role, User
 from participation.models.ballot import Ballot, BallotChoice
 from participation.models.comment import Comment, CommentState
 from participation.models.consultation import (
@@ -21,7 +22,6 @@ from participation.models.notification import (
 )
 from participation.models.proposal import Answer, Proposal, ProposalState
 from participation.models.tally import Override, Tally, TallyEntry
-from participation.models.user import AccountType, LoginSession, Role, User
 from participation.models.vote import Support
 
 __all__ = [

@@ -45,7 +45,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     # A new address the person asked for, until they open the link sent to it.
     pending_email: Mapped[str | None] = mapped_column(String(254))
     # Set when the account was deleted: the row stays, without personal data, as the author
-    # of what the person wrote (services.personal_data).
+    # of what the person wrote (services.accounts.personal_data).
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     @property
@@ -73,7 +73,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return not self.is_blocked and not self.is_deleted
 
-    # What the login cookies hold, "id:token", once services.login_sessions started a session
+    # What the login cookies hold, "id:token", once accounts.login_sessions started a session
     # for this object or loaded it from one; not a column.
     login_id = None
 
@@ -81,7 +81,7 @@ class User(UserMixin, TimestampMixin, db.Model):
         """For Flask-Login: the cookie id of this login. Logging in without a session row would
         give a cookie that opens nothing, so that is a mistake to notice at once."""
         if self.login_id is None:
-            raise RuntimeError("Start a login session first (services.login_sessions.start).")
+            raise RuntimeError("Start a login session first (accounts.login_sessions.start).")
         return self.login_id
 
     def __eq__(self, other: object) -> bool:

@@ -12,15 +12,15 @@ from participation.extensions import db
 from participation.models.base import TimestampMixin, utcnow
 
 if TYPE_CHECKING:
+    from participation.models.account import User
     from participation.models.consultation import Consultation
     from participation.models.proposal import Proposal
-    from participation.models.user import User
 
 
 class Ballot(TimestampMixin, db.Model):
     """A citizen's budget ballot. The database refuses a second ballot of the same citizen.
 
-    `code` is random (services.ballots), never derived from the user: it is the only thing
+    `code` is random (services.budgeting.ballots), never derived from the user: it is the only thing
     that identifies a ballot in the anonymised exports, so that a citizen can find their own.
     Imported elections (`flask pb import`) and deleted accounts leave `user_id` empty.
     """

@@ -13,8 +13,8 @@ from participation.extensions import db
 from participation.models.base import TimestampMixin, enum_column
 
 if TYPE_CHECKING:
+    from participation.models.account import User
     from participation.models.proposal import Proposal
-    from participation.models.user import User
 
 
 class CommentState(enum.Enum):

@@ -22,8 +22,8 @@ from participation.extensions import db
 from participation.models.base import TimestampMixin, enum_column
 
 if TYPE_CHECKING:
+    from participation.models.account import User
     from participation.models.proposal import Proposal
-    from participation.models.user import User
 
 
 class Phase(enum.Enum):
@@ -50,7 +50,7 @@ class VotingMethod(enum.Enum):
 
 
 class TallyRule(enum.Enum):
-    """How a budget consultation's ballots are counted (services.tally, one module per rule)."""
+    """How a budget consultation's ballots are counted (budgeting.tally, one module per rule)."""
 
     GREEDY = "greedy"
     EQUAL_SHARES = "equal_shares"

@@ -13,9 +13,9 @@ from participation.extensions import db
 from participation.models.base import TimestampMixin, enum_column, utcnow
 
 if TYPE_CHECKING:
+    from participation.models.account import User
     from participation.models.consultation import Consultation
     from participation.models.proposal import Proposal
-    from participation.models.user import User
 
 
 class InitiativeStatus(enum.Enum):

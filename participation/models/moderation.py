@@ -23,10 +23,10 @@ from participation.extensions import db
 from participation.models.base import enum_column, utcnow
 
 if TYPE_CHECKING:
+    from participation.models.account import User
     from participation.models.comment import Comment
     from participation.models.consultation import Consultation
     from participation.models.proposal import Proposal
-    from participation.models.user import User
 
 
 class ReportReason(enum.Enum):

@@ -26,8 +26,8 @@ from participation.models.base import TimestampMixin, enum_column
 from participation.models.tally import Override
 
 if TYPE_CHECKING:
+    from participation.models.account import User
     from participation.models.consultation import Category, Consultation
-    from participation.models.user import User
 
 
 class ProposalState(enum.Enum):

@@ -23,9 +23,9 @@ from participation.models.base import enum_column, utcnow
 from participation.models.consultation import TallyRule
 
 if TYPE_CHECKING:
+    from participation.models.account import User
     from participation.models.consultation import Consultation
     from participation.models.proposal import Proposal
-    from participation.models.user import User
 
 
 class Override(enum.Enum):

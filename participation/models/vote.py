@@ -12,8 +12,8 @@ from participation.extensions import db
 from participation.models.base import utcnow
 
 if TYPE_CHECKING:
+    from participation.models.account import User
     from participation.models.proposal import Proposal
-    from participation.models.user import User
 
 
 class Support(db.Model):

@@ -36,7 +36,7 @@ that no public file can ever hold hidden content:
 
 Rows are streamed from the database in batches (`yield_per`, a server-side cursor on
 PostgreSQL), so a large export never holds all rows in memory. Anonymised ballots are listed
-by their random code, never in the order they were cast (services.budget_results).
+by their random code, never in the order they were cast (services.budgeting.results).
 
 Who may download (`may_download`): moderators everything, always. Ballots, budget results and
 the pabulib file are what makes a result reproducible, so they are public as soon as the
@@ -77,10 +77,11 @@ from participation.models import (
     TallyEntry,
     User,
 )
-from participation.services import audit, budget_results, pabulib
-from participation.services.answers import ANSWER_LABELS
+from participation.services import audit, budgeting
+from participation.services.budgeting import pabulib
 from participation.services.errors import DomainError, NotFound
-from participation.services.promotion import STATUS_LABELS
+from participation.services.initiatives import STATUS_LABELS
+from participation.services.moderation import answers
 
 BATCH_SIZE = 500
 DELETED_AUTHOR = "deleted participant"
@@ -168,7 +169,7 @@ _ESTIMATED_COST = Column("estimated_cost_cents", _l("Estimated cost (%(currency)
 _CURRENCY = Column("currency", _l("Currency"))
 _SUPPORTS = Column("supports", _l("Supports"), Format.NUMBER)
 _COMMENTS = Column("comments", _l("Comments"), Format.NUMBER)
-_ANSWER = Column("answer", _l("Answer"), Format.CHOICE, ANSWER_LABELS)
+_ANSWER = Column("answer", _l("Answer"), Format.CHOICE, answers.ANSWER_LABELS)
 _HIDDEN_REASON = Column("hidden_reason", _l("Reason for hiding"), staff_only=True)
 
 COLUMNS: dict[ExportKind, tuple[Column, ...]] = {
@@ -540,7 +541,7 @@ def _ballots_batches(consultation: Consultation, audience: Audience) -> Iterator
     statement = (
         select(Ballot.id, Ballot.code)
         .where(Ballot.consultation_id == consultation.id)
-        .order_by(budget_results.code_order())
+        .order_by(budgeting.results.code_order())
     )
     for batch in _batches(statement):
         ids = [ballot_id for ballot_id, _code in batch]
@@ -724,7 +725,7 @@ def pabulib_filename(consultation: Consultation) -> str:
 def export_pabulib(
     consultation: Consultation, actor: User | None, via: str | None = None
 ) -> Iterator[bytes]:
-    """The budget consultation as a pabulib file (services.pabulib), recorded like the CSVs.
+    """The budget consultation as a pabulib file (budgeting.pabulib), recorded like the CSVs.
     It holds no hidden content, so it is the same for every audience."""
     check_available(consultation, None)
     _record(consultation, "export.pabulib", actor, via)

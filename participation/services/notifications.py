@@ -335,7 +335,7 @@ ANSWER_TEXTS = {
 def describe(notification: Notification, reader: Reader) -> Description:
     """The sentence and the link of a notification, in the current language, as it is true now:
     a proposal that the reader may no longer see is not named."""
-    from participation.services.phases import phase_label
+    from participation.services.consultations import phases
 
     kind = notification.kind
     consultation = notification.consultation
@@ -344,7 +344,7 @@ def describe(notification: Notification, reader: Reader) -> Description:
             _(
                 "The consultation “%(title)s” moved to the phase “%(phase)s”.",
                 title=consultation.title,
-                phase=phase_label(Phase(notification.detail)),
+                phase=phases.phase_label(Phase(notification.detail)),
             ),
             Link("consultations.show", {"slug": consultation.slug}),
         )

@@ -8,7 +8,7 @@ Moderators choose the winners while the consultation is evaluating, by one of th
 and may then add or remove single proposals by hand, each time with a public reason that the
 results page shows next to the proposal (as for the overrides of a budget result). Applying a
 rule again starts afresh and clears those changes. Closing the consultation publishes the
-results (services.phases sets `results_published_at`); only then is the results page public.
+results (consultations.phases sets `results_published_at`); only then is the results page public.
 
 Budget consultations are decided by their budget ballots, not by this ranking: every function
 here refuses them, and the results page shows a notice instead.
@@ -34,8 +34,7 @@ from participation.models import (
     User,
     VotingMethod,
 )
-from participation.services import audit
-from participation.services.budget_results import check_reason
+from participation.services import audit, budgeting
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 
 MAX_RULE_VALUE = 1_000_000_000
@@ -239,7 +238,7 @@ def set_selected(
             )
         previous = proposal.selected
         back_to_rule = proposal.selection_override is not None
-        text = None if back_to_rule else check_reason(reason)
+        text = None if back_to_rule else budgeting.results.check_reason(reason)
         proposal.selected = selected
         proposal.selection_override = (
             None if back_to_rule else (Override.FUND if selected else Override.DROP)

@@ -7,8 +7,8 @@ rows at the end, so they always equal what they count.
 
 Budget consultations may hold ballots (named voters, or groups of generated residents who
 approve the same projects) and a `tally`: the ballots are then counted by
-services.budget_results, exactly as a moderator would, overrides applied with their reasons,
-and every funded project promoted to an initiative (services.promotion).
+services.budgeting.results, exactly as a moderator would, overrides applied with their reasons,
+and every funded project promoted to an initiative (services.initiatives).
 """
 
 from __future__ import annotations
@@ -41,9 +41,7 @@ from participation.models import (
     VotingMethod,
 )
 from participation.models.base import utcnow
-from participation.services import accounts, budget_results, follows, promotion
-from participation.services.ballots import generate_code
-from participation.services.budget_results import code_order
+from participation.services import accounts, budgeting, follows, initiatives
 
 # Generated residents cannot log in: their hash matches no password.
 UNUSABLE_PASSWORD_HASH = "!seeded-resident-without-password"
@@ -344,7 +342,7 @@ def _ballots(
                 Ballot(
                     consultation_id=consultation.id,
                     user_id=voter.id,
-                    code=generate_code(),
+                    code=budgeting.ballots.generate_code(),
                     choices=[BallotChoice(proposal_id=proposal.id) for proposal in chosen],
                 )
             )
@@ -357,11 +355,11 @@ def _tally(consultation: Consultation, entry: dict, users: dict[str, User], repo
     """Count the ballots the way the moderators do: while evaluating, through the service;
     then overrides with their reasons, and the funded projects promoted to initiatives."""
     moderator = users[entry["computed_by"].lower()]
-    if budget_results.tally_of(consultation) is None:
+    if budgeting.results.tally_of(consultation) is None:
         phase = consultation.phase
         consultation.phase = Phase.EVALUATING
         db.session.flush()
-        record = budget_results.compute(consultation, moderator)
+        record = budgeting.results.compute(consultation, moderator)
         if "computed_on" in entry:  # the demo's result was counted in the past
             record.computed_at = _moment(entry["computed_on"])
         projects = {
@@ -371,7 +369,7 @@ def _tally(consultation: Consultation, entry: dict, users: dict[str, User], repo
             )
         }
         for change in entry.get("overrides", []):
-            budget_results.override(
+            budgeting.results.override(
                 consultation,
                 moderator,
                 projects[change["project"]],
@@ -381,7 +379,7 @@ def _tally(consultation: Consultation, entry: dict, users: dict[str, User], repo
         consultation.phase = phase
         db.session.flush()
     if consultation.phase is Phase.CLOSED and "initiatives_by" in entry:
-        created = promotion.promote_funded(consultation, moderator, entry["initiatives_by"])
+        created = initiatives.promote_funded(consultation, moderator, entry["initiatives_by"])
         report.created["initiatives"] += len(created)
 
 
@@ -403,7 +401,7 @@ def _recount() -> None:
 def ballot_codes_to_try() -> list[tuple[str, str]]:
     """For each budget consultation with published results, its title and one ballot code (the
     first in code order), so that a newcomer can try finding a ballot by its code."""
-    first_code = db.func.min(code_order())
+    first_code = db.func.min(budgeting.results.code_order())
     rows = db.session.execute(
         db.select(Consultation.title, first_code)
         .join(Ballot, Ballot.consultation_id == Consultation.id)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from participation.extensions import db
 from participation.models import Ballot
-from participation.services import ballots
+from participation.services.budgeting import ballots
 from tests.browser import demo
 from tests.browser.demo import DemoIds
 

@@ -1,7 +1,9 @@
+"""Becoming a participant and getting in: registering, confirming the e-mail address, logging
+in and out, and a new password for a forgotten one."""
+
 from __future__ import annotations
 
 from flask import (
-    Blueprint,
     abort,
     current_app,
     flash,
@@ -15,9 +17,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from participation.blueprints.access import login_required, safe_next_url
+from participation.blueprints.accounts import bp
 from participation.extensions import limiter
 from participation.forms import show_errors
-from participation.forms.auth import (
+from participation.forms.accounts import (
     ForgotPasswordForm,
     LoginForm,
     LogoutForm,
@@ -26,10 +29,9 @@ from participation.forms.auth import (
     ResetPasswordForm,
 )
 from participation.models import AccountType
-from participation.services import accounts, login_sessions
+from participation.services import accounts
+from participation.services.accounts import login_sessions
 from participation.services.errors import InvalidLink, ValidationFailed
-
-bp = Blueprint("auth", __name__, url_prefix="/account")
 
 
 def _account_mail_limit() -> str:
@@ -49,7 +51,7 @@ def _form_accepted(response) -> bool:
 # Registering
 
 
-@bp.route("/register", methods=["GET", "POST"])
+@bp.route("/account/register", methods=["GET", "POST"])
 @limiter.limit(_account_mail_limit, methods=["POST"], deduct_when=_form_accepted)
 @limiter.limit(
     _account_mail_limit, methods=["POST"], key_func=_entered_email, deduct_when=_form_accepted
@@ -77,13 +79,13 @@ def register():
                 session["next_after_confirming"] = safe_next_url()
             return redirect(url_for(".registered"))
     status = 422 if form.is_submitted() else 200
-    return render_template("auth/register.html", form=form), status
+    return render_template("accounts/register.html", form=form), status
 
 
-@bp.get("/register/sent")
+@bp.get("/account/register/sent")
 def registered():
     return render_template(
-        "auth/register_sent.html",
+        "accounts/register_sent.html",
         email=session.pop("registered_email", None),
         next=session.get("next_after_confirming"),
     )
@@ -93,7 +95,7 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-@bp.route("/login", methods=["GET", "POST"])
+@bp.route("/account/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated:
@@ -110,10 +112,10 @@ def login():
             return redirect(safe_next_url())
         form.form_errors.append(_("The e-mail address or the password is not right."))
     status = 422 if form.is_submitted() else 200
-    return render_template("auth/login.html", form=form), status
+    return render_template("accounts/login.html", form=form), status
 
 
-@bp.post("/logout")
+@bp.post("/account/logout")
 @login_required
 def logout():
     form = LogoutForm()
@@ -130,14 +132,14 @@ def _no_store(page: str, status: int = 200):
 
 
 def _invalid_link(error: InvalidLink):
-    page = render_template("auth/invalid_link.html", message=str(error.message))
+    page = render_template("accounts/invalid_link.html", message=str(error.message))
     return _no_store(page, 400)
 
 
 # Confirming the e-mail address
 
 
-@bp.get("/confirm/<token>")
+@bp.get("/account/confirm/<token>")
 def confirm_email(token: str):
     try:
         user = accounts.confirm_email(token)
@@ -152,7 +154,7 @@ def confirm_email(token: str):
     return redirect(url_for(".login", next=session.pop("next_after_confirming", None)))
 
 
-@bp.post("/confirm/resend")
+@bp.post("/account/confirm/resend")
 @login_required
 @limiter.limit(_account_mail_limit)
 @limiter.limit(_account_mail_limit, key_func=lambda: f"user:{current_user.id}")
@@ -178,19 +180,19 @@ def resend_confirmation():
 # Resetting a forgotten password
 
 
-@bp.route("/password/forgot", methods=["GET", "POST"])
+@bp.route("/account/password/forgot", methods=["GET", "POST"])
 @limiter.limit(_account_mail_limit, methods=["POST"])
 @limiter.limit(_account_mail_limit, methods=["POST"], key_func=_entered_email)
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data)
-        return render_template("auth/forgot_password_sent.html")
+        return render_template("accounts/forgot_password_sent.html")
     status = 422 if form.is_submitted() else 200
-    return render_template("auth/forgot_password.html", form=form), status
+    return render_template("accounts/forgot_password.html", form=form), status
 
 
-@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@bp.route("/account/password/reset/<token>", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def reset_password(token: str):
     try:
@@ -209,4 +211,4 @@ def reset_password(token: str):
             flash(_("Your new password is set. Please log in with it."), "success")
             return redirect(url_for(".login"))
     status = 422 if form.is_submitted() else 200
-    return _no_store(render_template("auth/reset_password.html", form=form), status)
+    return _no_store(render_template("accounts/reset_password.html", form=form), status)

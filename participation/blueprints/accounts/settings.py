@@ -8,7 +8,6 @@ these requests are rate-limited like logins, per account.
 from __future__ import annotations
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     current_app,
@@ -23,9 +22,10 @@ from flask_babel import refresh
 from flask_login import current_user, login_user, logout_user
 
 from participation.blueprints.access import admin_required, login_required
+from participation.blueprints.accounts import bp
 from participation.extensions import limiter
 from participation.forms import show_errors
-from participation.forms.account import (
+from participation.forms.accounts import (
     DeleteAccountForm,
     DeleteOnRequestForm,
     EmailForm,
@@ -33,10 +33,9 @@ from participation.forms.account import (
     ProfileForm,
 )
 from participation.forms.moderation import ActionForm
-from participation.services import account_settings, login_sessions, moderation, personal_data
+from participation.services import accounts, moderation
+from participation.services.accounts import login_sessions, personal_data
 from participation.services.errors import DomainError, ValidationFailed
-
-bp = Blueprint("account", __name__)
 
 
 def _login_limit() -> str:
@@ -68,9 +67,9 @@ def settings():
         form.locale.data = current_app.config["BABEL_DEFAULT_LOCALE"]
     if form.validate_on_submit():
         try:
-            account_settings.update_profile(
+            accounts.settings.update_profile(
                 current_user,
-                account_settings.ProfileSettings(
+                accounts.settings.ProfileSettings(
                     display_name=form.display_name.data, locale=form.locale.data
                 ),
             )
@@ -80,7 +79,7 @@ def settings():
             refresh()  # the page answers in the language just chosen, whatever read it before
             flash(_("Your settings are saved."), "success")
             return redirect(url_for(".settings"))
-    return render_template("account/settings.html", form=form, section="profile"), _status(form)
+    return render_template("accounts/settings.html", form=form, section="profile"), _status(form)
 
 
 @bp.route("/account/settings/password", methods=["GET", "POST"])
@@ -92,7 +91,7 @@ def password():
         # The account itself, not the proxy: login_user below stores what it is given.
         user = current_user._get_current_object()
         try:
-            account_settings.change_password(user, form.current_password.data, form.password.data)
+            accounts.settings.change_password(user, form.current_password.data, form.password.data)
         except ValidationFailed as error:
             show_errors(form, error)
         else:
@@ -104,7 +103,7 @@ def password():
                 "success",
             )
             return redirect(url_for(".settings"))
-    page = render_template("account/password.html", form=form, section="password")
+    page = render_template("accounts/password.html", form=form, section="password")
     return _no_store(page, _status(form))
 
 
@@ -115,7 +114,7 @@ def email():
     form = EmailForm()
     if form.validate_on_submit():
         try:
-            account_settings.request_email_change(
+            accounts.settings.request_email_change(
                 current_user, form.email.data, form.current_password.data
             )
         except ValidationFailed as error:
@@ -130,7 +129,7 @@ def email():
             )
             return redirect(url_for(".email"))
     page = render_template(
-        "account/email.html", form=form, cancel_form=ActionForm(), section="email"
+        "accounts/email.html", form=form, cancel_form=ActionForm(), section="email"
     )
     return _no_store(page, _status(form))
 
@@ -139,7 +138,7 @@ def email():
 @login_required
 def cancel_email_change():
     if ActionForm().validate_on_submit():
-        account_settings.cancel_email_change(current_user)
+        accounts.settings.cancel_email_change(current_user)
         flash(_("The change of your e-mail address is cancelled."), "info")
     return redirect(url_for(".email"))
 
@@ -147,14 +146,14 @@ def cancel_email_change():
 @bp.get("/account/email/confirm/<token>")
 def confirm_email_change(token: str):
     try:
-        account_settings.confirm_email_change(token)
+        accounts.settings.confirm_email_change(token)
     except DomainError as error:  # an invalid link, or the address was taken meanwhile
-        page = render_template("account/invalid_link.html", message=str(error.message))
+        page = render_template("accounts/invalid_email_link.html", message=str(error.message))
         return _no_store(page, 400)
     flash(_("Thank you! Your new e-mail address is confirmed."), "success")
     if current_user.is_authenticated:
         return redirect(url_for(".email"))
-    return redirect(url_for("auth.login"))
+    return redirect(url_for("accounts.login"))
 
 
 # Where one is logged in
@@ -164,7 +163,7 @@ def confirm_email_change(token: str):
 @login_required
 def sessions():
     return render_template(
-        "account/sessions.html",
+        "accounts/sessions.html",
         form=ActionForm(),
         logins=login_sessions.count(current_user),
         section="sessions",
@@ -179,7 +178,7 @@ def log_out_everywhere():
     login_sessions.log_out_everywhere(current_user)
     logout_user()
     flash(_("You are logged out on every device. Please log in again."), "info")
-    return redirect(url_for("auth.login"))
+    return redirect(url_for("accounts.login"))
 
 
 # Own data
@@ -188,7 +187,7 @@ def log_out_everywhere():
 @bp.get("/account/data")
 @login_required
 def data():
-    return render_template("account/data.html", section="data")
+    return render_template("accounts/data.html", section="data")
 
 
 @bp.get("/account/data/download")
@@ -222,7 +221,7 @@ def delete():
             logout_user()
             flash(_("Your account is deleted. Thank you for taking part."), "info")
             return redirect(url_for("main.index"))
-    page = render_template("account/delete.html", form=form, section="delete")
+    page = render_template("accounts/delete.html", form=form, section="delete")
     return _no_store(page, _status(form))
 
 
@@ -244,5 +243,5 @@ def delete_on_request(user_id: int):
         else:
             flash(_("The account is deleted."), "success")
             return redirect(url_for("moderation.users"))
-    page = render_template("account/delete_on_request.html", form=form, person=person)
+    page = render_template("accounts/delete_on_request.html", form=form, person=person)
     return page, _status(form)

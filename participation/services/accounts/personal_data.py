@@ -48,7 +48,8 @@ from participation.models import (
     User,
 )
 from participation.models.base import utcnow
-from participation.services import accounts, audit
+from participation.services import audit
+from participation.services.accounts import registration
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 
 FORMAT = "participation/personal-data"
@@ -280,7 +281,7 @@ def _erase(user: User, actor: User, details: dict[str, Any]) -> None:
 
 def delete_own_account(user: User, password: str) -> None:
     """The person deletes their account, confirming it with their password."""
-    if not password or not accounts.verify_password(user, password):
+    if not password or not registration.verify_password(user, password):
         raise ValidationFailed({"password": _l("The password is not right.")})
     _check_deletable(user)
     _erase(user, actor=user, details={"by": "self"})

@@ -31,7 +31,8 @@ from sqlalchemy.exc import IntegrityError
 from participation.extensions import db
 from participation.models import AccountType, Role, User
 from participation.models.base import utcnow
-from participation.services import login_sessions, mail
+from participation.services import mail
+from participation.services.accounts import login_sessions
 from participation.services.errors import InvalidLink, NotConfirmed, ValidationFailed
 
 log = logging.getLogger("participation.accounts")
@@ -217,8 +218,8 @@ def _tell_owner_of_registration(owner: User) -> None:
         _mail_locale(owner),
         _l("Somebody tried to register with your e-mail address"),
         user=owner,
-        login_link=mail.absolute_url("auth.login"),
-        forgot_link=mail.absolute_url("auth.forgot_password"),
+        login_link=mail.absolute_url("accounts.login"),
+        forgot_link=mail.absolute_url("accounts.forgot_password"),
     )
     if owner.is_active:
         _queue_to(owner, mail.ACCOUNT_EXISTS, subject, text)
@@ -306,7 +307,7 @@ def queue_confirmation(user: User) -> bool:
         _mail_locale(user),
         _l("Please confirm your e-mail address"),
         user=user,
-        link=mail.absolute_url("auth.confirm_email", token=confirmation_token(user)),
+        link=mail.absolute_url("accounts.confirm_email", token=confirmation_token(user)),
         hours=hours,
     )
     return _queue_to(user, mail.CONFIRM_EMAIL, subject, text)
@@ -363,7 +364,7 @@ def _reset_mail(user: User) -> tuple[str, str]:
         _mail_locale(user),
         _l("Reset your password"),
         user=user,
-        link=mail.absolute_url("auth.reset_password", token=password_reset_token(user)),
+        link=mail.absolute_url("accounts.reset_password", token=password_reset_token(user)),
         hours=current_app.config["PASSWORD_RESET_LINK_HOURS"],
     )
 

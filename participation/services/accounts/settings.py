@@ -2,7 +2,7 @@
 
 Changing the password or the e-mail address needs the current password, so that somebody who
 finds a session left open cannot take the account over. A new password ends every login of the
-account (services.login_sessions) and goes on in a new one on the device where it was changed.
+account (accounts.login_sessions) and goes on in a new one on the device where it was changed.
 A new e-mail address counts only once its owner opened the link sent to it; until then the
 old address stays the login, and it is told about the change.
 """
@@ -21,7 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from participation.extensions import db
 from participation.models import User
 from participation.models.base import utcnow
-from participation.services import accounts, audit, login_sessions, mail
+from participation.services import audit, mail
+from participation.services.accounts import login_sessions, registration
 from participation.services.errors import DomainError, InvalidLink, ValidationFailed
 
 CHANGE_EMAIL = "change_email"
@@ -39,12 +40,12 @@ def clean_display_name(display_name: str) -> str:
     display_name = " ".join(display_name.split())
     if not display_name:
         raise ValidationFailed({"display_name": _l("Please enter a display name.")})
-    if len(display_name) > accounts.MAX_DISPLAY_NAME_LENGTH:
+    if len(display_name) > registration.MAX_DISPLAY_NAME_LENGTH:
         raise ValidationFailed(
             {
                 "display_name": _l(
                     "The display name must be at most %(count)d characters long.",
-                    count=accounts.MAX_DISPLAY_NAME_LENGTH,
+                    count=registration.MAX_DISPLAY_NAME_LENGTH,
                 )
             }
         )
@@ -78,7 +79,7 @@ def update_profile(user: User, settings: ProfileSettings) -> User:
 
 
 def _require_password(user: User, password: str, field: str = "current_password") -> None:
-    if not password or not accounts.verify_password(user, password):
+    if not password or not registration.verify_password(user, password):
         raise ValidationFailed({field: WRONG_PASSWORD})
 
 
@@ -91,14 +92,14 @@ def change_password(user: User, current_password: str, new_password: str) -> Use
         _require_password(user, current_password)
     except ValidationFailed as error:
         errors.update(error.errors)
-    problem = accounts.password_problem(new_password)
+    problem = registration.password_problem(new_password)
     if problem:
         errors["password"] = problem
     elif not errors and new_password == current_password:
         errors["password"] = _l("The new password is the same as the current one.")
     if errors:
         raise ValidationFailed(errors)
-    user.password_hash = accounts.hash_password(new_password)
+    user.password_hash = registration.hash_password(new_password)
     login_sessions.end_all(user)
     audit.record(
         actor=user, action="user.password_changed", subject_type="user", subject_id=user.id
@@ -128,7 +129,7 @@ def _mail_locale(user: User) -> str | None:
 
 
 def _taken(email: str, user: User) -> bool:
-    other = accounts.find_by_email(email)
+    other = registration.find_by_email(email)
     return other is not None and other.id != user.id
 
 
@@ -143,7 +144,7 @@ def request_email_change(user: User, new_email: str, current_password: str) -> U
     except ValidationFailed as error:
         errors.update(error.errors)
     try:
-        new_email = accounts.normalise_email(new_email)
+        new_email = registration.normalise_email(new_email)
     except ValidationFailed as error:
         errors.update(error.errors)
     else:
@@ -162,7 +163,7 @@ def request_email_change(user: User, new_email: str, current_password: str) -> U
         locale,
         _l("Please confirm your new e-mail address"),
         user=user,
-        link=mail.absolute_url("account.confirm_email_change", token=email_change_token(user)),
+        link=mail.absolute_url("accounts.confirm_email_change", token=email_change_token(user)),
         hours=hours,
     )
     mail.queue(
@@ -204,11 +205,11 @@ def confirm_email_change(token: str) -> User:
             token, max_age=current_app.config["CONFIRMATION_LINK_HOURS"] * 3600
         )
     except SignatureExpired as error:
-        raise InvalidLink(accounts.LINK_EXPIRED) from error
+        raise InvalidLink(registration.LINK_EXPIRED) from error
     except BadSignature as error:
-        raise InvalidLink(accounts.LINK_INVALID) from error
+        raise InvalidLink(registration.LINK_INVALID) from error
     if not isinstance(data, dict) or not isinstance(data.get("user"), int):
-        raise InvalidLink(accounts.LINK_INVALID)
+        raise InvalidLink(registration.LINK_INVALID)
     user = db.session.get(User, data["user"])
     if (
         user is None
@@ -216,7 +217,7 @@ def confirm_email_change(token: str) -> User:
         or not user.pending_email
         or data.get("email") != _digest(user.pending_email)
     ):
-        raise InvalidLink(accounts.LINK_INVALID)
+        raise InvalidLink(registration.LINK_INVALID)
     if _taken(user.pending_email, user):
         raise DomainError(_l("An account with this e-mail address already exists."))
     user.email = user.pending_email

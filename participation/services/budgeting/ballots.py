@@ -36,7 +36,7 @@ from participation.models.base import utcnow
 from participation.services import accounts
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from participation.services.limits import parse_id
-from participation.services.voting import require_still_voting
+from participation.services.votes import require_still_voting
 
 # Crockford's alphabet without the letters people confuse (I, L, O, U).
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

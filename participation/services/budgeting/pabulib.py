@@ -67,8 +67,9 @@ from participation.models import (
     VotingMethod,
 )
 from participation.models.base import utcnow
-from participation.services import audit, budget_results, tally
-from participation.services.ballots import generate_code
+from participation.services import audit
+from participation.services.budgeting import results, tally
+from participation.services.budgeting.ballots import generate_code
 
 SECTIONS = ("meta", "projects", "votes")
 APPROVAL = "approval"
@@ -439,20 +440,20 @@ def election_data(consultation: Consultation) -> tuple[dict, list[dict], list[di
     """META, PROJECTS and VOTES of a budget consultation, ready for `write`.
 
     The projects and ballots are those the count sees, in the order it reads them
-    (services.budget_results): published proposals with a cost; a ballot's choices of other
+    (services.budgeting.results): published proposals with a cost; a ballot's choices of other
     proposals are left out, the ballot itself stays (an empty ballot is a voter too). The
     ballots are listed by code, never in the order they were cast.
     """
-    from participation.services import budget_results
+    from participation.services.budgeting import results
 
-    projects = budget_results.projects_of(consultation)
-    ballots = budget_results.ballots_of(consultation, projects)
+    projects = results.projects_of(consultation)
+    ballots = results.ballots_of(consultation, projects)
     approvals = dict.fromkeys((proposal.id for proposal in projects), 0)
     for _code, chosen in ballots:
         for proposal_id in chosen:
             approvals[proposal_id] += 1
 
-    tally_row = budget_results.tally_of(consultation)
+    tally_row = results.tally_of(consultation)
     funded = (
         {entry.proposal_id: entry.funded for entry in tally_row.entries}
         if tally_row is not None
@@ -655,7 +656,7 @@ def _import(pb: PabulibFile, slug: str | None, source_name: str | None, notes: l
     ballots = _ballots(pb, consultation, proposal_ids)
     # A past election: count it with its own rule and publish the result, so that its
     # results page, ballots and file are there for everybody, as they were in the city.
-    budget_results.count_imported(consultation)
+    results.count_imported(consultation)
     consultation.results_published_at = utcnow()
     audit.record(
         actor=None,

@@ -6,7 +6,7 @@ submitted empty) still counts as a voter: under equal shares every voter holds a
 budget, whether they spend it or not.
 
 A moderator computes the result while the consultation is evaluating, with the rule announced
-before voting and the comparison rule shown next to it (services.tally). The count is stored
+before voting and the comparison rule shown next to it (budgeting.tally). The count is stored
 as a Tally with one entry per project; computing again replaces it, and with it every
 override. After computing, a moderator may fund a project the rule left out or drop one it
 chose, always with a public reason; an override that overshoots the budget is allowed (a city
@@ -40,7 +40,8 @@ from participation.models import (
     User,
 )
 from participation.models.base import utcnow
-from participation.services import audit, tally
+from participation.services import audit
+from participation.services.budgeting import tally
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 MIN_REASON_LENGTH = 10

@@ -21,9 +21,9 @@ from flask_babel import ngettext, to_user_timezone
 from participation import formatting
 from participation.extensions import db
 from participation.models import Consultation, Initiative, Phase, User, VotingMethod
-from participation.services import ballots, voting
-from participation.services.budget_results import RULE_LABELS
-from participation.services.phases import phase_label
+from participation.services import budgeting, votes
+from participation.services.budgeting import ballots
+from participation.services.consultations.phases import phase_label
 
 
 class Action(enum.Enum):
@@ -109,7 +109,7 @@ def _reader(consultation: Consultation, viewer: User | None) -> _Reader:
     if consultation.voting_method is VotingMethod.BUDGET:
         ballot = ballots.get_ballot(consultation, viewer)
         return _Reader(logged_in=True, has_ballot=ballot is not None)
-    return _Reader(logged_in=True, supports=len(voting.supported_ids(consultation, viewer)))
+    return _Reader(logged_in=True, supports=len(votes.supported_ids(consultation, viewer)))
 
 
 _Parts = tuple[str, list[str], list[Link]]
@@ -290,7 +290,7 @@ def _evaluating(consultation: Consultation, reader: _Reader) -> _Parts:
         can_do.append(
             _(
                 "The ballots are counted by the rule announced before voting: %(rule)s.",
-                rule=RULE_LABELS[consultation.tally_rule],
+                rule=budgeting.results.RULE_LABELS[consultation.tally_rule],
             )
         )
     else:

@@ -21,7 +21,7 @@ from participation.models import (
     VotingMethod,
 )
 from participation.models.base import utcnow
-from participation.services import audit, budget_results, notifications
+from participation.services import audit, budgeting, notifications
 from participation.services.errors import DomainError, NotAllowed
 
 
@@ -125,7 +125,7 @@ def _check_ready_for_voting(consultation: Consultation) -> None:
 
 def _check_ready_for_closing(consultation: Consultation) -> None:
     """Closing publishes the results: a budget consultation's ballots must be counted first."""
-    if consultation.uses_ballots and budget_results.has_ballots_without_tally(consultation):
+    if consultation.uses_ballots and budgeting.results.has_ballots_without_tally(consultation):
         raise DomainError(
             _l(
                 "Please compute the result first: closing publishes the results, "

@@ -31,7 +31,8 @@ from participation.models import (
     User,
 )
 from participation.models.base import utcnow
-from participation.services import accounts, audit, comments, login_sessions, notifications
+from participation.services import accounts, audit, comments, notifications
+from participation.services.accounts import login_sessions
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 MAX_REPORT_TEXT_LENGTH = 1000

@@ -1,6 +1,6 @@
 """Counting budget ballots: one module per rule, exact arithmetic, pabutools' tie-breaking.
 
-    from participation.services import tally
+    from participation.services.budgeting import tally
     outcome = tally.count(election, TallyRule.EQUAL_SHARES, min_approvals=3000)
 
 `count` applies the minimum number of approvals first (projects below it leave the election
@@ -10,8 +10,8 @@ for every rule), then the rule. Nothing here touches the database.
 from __future__ import annotations
 
 from participation.models.consultation import TallyRule
-from participation.services.tally import equal_shares, equal_shares_greedy, greedy
-from participation.services.tally.election import Election, ElectionError, Money, Outcome
+from participation.services.budgeting.tally import equal_shares, equal_shares_greedy, greedy
+from participation.services.budgeting.tally.election import Election, ElectionError, Money, Outcome
 
 RULES = {
     TallyRule.GREEDY: greedy.count,

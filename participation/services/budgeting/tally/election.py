@@ -1,7 +1,7 @@
 """An election as the counting rules see it: a budget, projects with costs, approval ballots.
 
 Nothing here knows the database: the rules count an `Election` built from stored ballots
-(services.budget_results), from a pabulib file (services.pabulib, `flask pb tally`) or from a
+(budgeting.results), from a pabulib file (budgeting.pabulib, `flask pb tally`) or from a
 test. Money is exact: costs and the budget are integers or `fractions.Fraction`, never floats.
 
 Project ids are strings, as in pabulib files; ties between projects are broken by the id

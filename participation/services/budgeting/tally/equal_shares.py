@@ -54,7 +54,7 @@ times on a city-size election) and looks at every voter. Here:
    process; two cores make such a count about twice as fast.
 
 The tests compare the outcome with pabutools on real elections and on random small ones with
-ties (tests/test_tally.py), with the plain transcription in `reference.py`, and that of
+ties (tests/test_budgeting_tally.py), with the plain transcription in `reference.py`, and that of
 several processes with that of one.
 """
 
@@ -75,7 +75,7 @@ from multiprocessing.connection import Connection
 
 from gmpy2 import mpq as Q
 
-from participation.services.tally.election import Election, Money, Outcome
+from participation.services.budgeting.tally.election import Election, Money, Outcome
 
 NAME = "equal_shares"
 

@@ -7,8 +7,8 @@ order, every project that still fits.
 
 from __future__ import annotations
 
-from participation.services.tally import equal_shares, greedy
-from participation.services.tally.election import Election, Outcome
+from participation.services.budgeting.tally import equal_shares, greedy
+from participation.services.budgeting.tally.election import Election, Outcome
 
 NAME = "equal_shares_greedy"
 

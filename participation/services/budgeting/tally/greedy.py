@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from participation.services.tally.election import Election, Outcome
+from participation.services.budgeting.tally.election import Election, Outcome
 
 NAME = "greedy"
 

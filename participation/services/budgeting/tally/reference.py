@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from participation.services.tally.election import Election
+from participation.services.budgeting.tally.election import Election
 
 
 def run(election: Election, per_voter: Fraction) -> tuple[list[str], dict[str, Fraction]]:
