@@ -1,9 +1,11 @@
-"""Extensions, created once here and bound to the app in create_app() with init_app()."""
+"""Extensions, created once here and bound to the app by `init_app` (called by create_app)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
+from flask import Flask
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
@@ -46,3 +48,13 @@ csrf = CSRFProtect()
 babel = Babel()
 bootstrap = Bootstrap5()
 limiter = Limiter(key_func=get_remote_address)
+
+
+def init_app(app: Flask, project_root: str) -> None:
+    """Bind the extensions to the app; Flask-Babel is bound by participation.i18n, and the
+    login by participation.blueprints.accounts, which know what they need."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(project_root, "migrations"))
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    limiter.init_app(app)

@@ -18,7 +18,7 @@ BLUEPRINT_HELPERS = {"access"}
 # Areas of the services without pages of their own.
 SERVICE_ONLY = {"audit", "counters", "errors", "limits", "mail", "markup", "seeding"}
 # Template folders shared by every area.
-SHARED_TEMPLATES = {"macros", "errors", "mail"}
+SHARED_TEMPLATES = {"macros", "mail"}
 # Tests of the application as a whole rather than of one area.
 WHOLE_APP_TESTS = {"cli", "config", "i18n", "layout", "migrations", "smoke", "templates"}
 

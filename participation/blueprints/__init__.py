@@ -1,1 +1,31 @@
-"""Blueprints, one module per area. Views stay thin: parse, call a service, render."""
+"""Blueprints, one module (or package) per area. Views stay thin: parse, call a service, render."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from participation.blueprints import (
+        accounts,
+        ballots,
+        comments,
+        consultations,
+        errors,
+        exports,
+        follows,
+        initiatives,
+        main,
+        moderation,
+        notifications,
+        profiles,
+        proposals,
+        results,
+        votes,
+    )
+
+    for area in (
+        main, accounts, consultations, proposals, comments, votes, ballots, moderation, results,
+        initiatives, exports, profiles, follows, notifications, errors,
+    ):  # fmt: skip
+        app.register_blueprint(area.bp)

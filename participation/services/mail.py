@@ -383,6 +383,17 @@ def _deliver_until_stopped(app: Flask, every: float, stop: threading.Event) -> N
             backend.close()
 
 
+def deliver_in_process(app: Flask) -> None:
+    """In development the serving process delivers the outbox itself, started by the first
+    request so that `flask db upgrade`, `flask seed` and other commands do not."""
+    if not app.config.get("MAIL_SEND_IN_PROCESS_SECONDS"):
+        return
+
+    @app.before_request
+    def start_mail_sender() -> None:
+        start_sender(app)
+
+
 def start_sender(app: Flask) -> bool:
     """Deliver the due mails of the outbox from a thread of this process, every
     MAIL_SEND_IN_PROCESS_SECONDS; once per application. Returns whether a sender was started.
