@@ -5,6 +5,12 @@ from __future__ import annotations
 from flask import Flask
 
 
+def no_store(page: str, status: int = 200):
+    """A page kept out of caches and the browser's history: reached through a token link, or
+    showing what only the person who asked may see."""
+    return page, status, {"Cache-Control": "no-store"}
+
+
 def register(app: Flask) -> None:
     from participation.blueprints import (
         accounts,

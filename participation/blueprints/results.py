@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from participation.blueprints import no_store
 from participation.blueprints.access import moderator_required
 from participation.extensions import limiter
 from participation.forms import show_errors
@@ -299,4 +300,4 @@ def find_ballot(slug: str):
     elif form.is_submitted():
         status = 422
     page = render_template("results/ballot.html", consultation=consultation, form=form, found=found)
-    return page, status, {"Cache-Control": "no-store"}
+    return no_store(page, status)

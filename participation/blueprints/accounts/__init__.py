@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -12,6 +12,11 @@ from participation.extensions import login_manager
 from participation.services.accounts import login_sessions
 
 bp = Blueprint("accounts", __name__)
+
+
+def login_limit() -> str:
+    """Tries of a password per IP address: logging in, and confirming a change with it."""
+    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 def install_login(app: Flask) -> None:
@@ -35,4 +40,4 @@ def _load_the_login_first() -> None:
 
 from participation.blueprints.accounts import registration, settings  # noqa: E402  (they add views to bp)
 
-__all__ = ["bp", "install_login", "registration", "settings"]
+__all__ = ["bp", "install_login", "login_limit", "registration", "settings"]

@@ -16,8 +16,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from participation.blueprints import no_store
 from participation.blueprints.access import login_required, safe_next_url
-from participation.blueprints.accounts import bp
+from participation.blueprints.accounts import bp, login_limit
 from participation.extensions import limiter
 from participation.forms import show_errors
 from participation.forms.accounts import (
@@ -91,12 +92,8 @@ def registered():
     )
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @bp.route("/account/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(login_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next_url())
@@ -126,14 +123,9 @@ def logout():
     return redirect(url_for("main.index"))
 
 
-def _no_store(page: str, status: int = 200):
-    """Pages reached through a token link are kept out of caches and the browser's history."""
-    return page, status, {"Cache-Control": "no-store"}
-
-
 def _invalid_link(error: InvalidLink):
     page = render_template("accounts/invalid_link.html", message=str(error.message))
-    return _no_store(page, 400)
+    return no_store(page, 400)
 
 
 # Confirming the e-mail address
@@ -193,7 +185,7 @@ def forgot_password():
 
 
 @bp.route("/account/password/reset/<token>", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(login_limit, methods=["POST"])
 def reset_password(token: str):
     try:
         accounts.account_for_reset(token)
@@ -211,4 +203,4 @@ def reset_password(token: str):
             flash(_("Your new password is set. Please log in with it."), "success")
             return redirect(url_for(".login"))
     status = 422 if form.is_submitted() else 200
-    return _no_store(render_template("accounts/reset_password.html", form=form), status)
+    return no_store(render_template("accounts/reset_password.html", form=form), status)

@@ -21,8 +21,9 @@ from flask_babel import gettext as _
 from flask_babel import refresh
 from flask_login import current_user, login_user, logout_user
 
+from participation.blueprints import no_store
 from participation.blueprints.access import admin_required, login_required
-from participation.blueprints.accounts import bp
+from participation.blueprints.accounts import bp, login_limit
 from participation.extensions import limiter
 from participation.forms import show_errors
 from participation.forms.accounts import (
@@ -38,20 +39,12 @@ from participation.services.accounts import login_sessions, personal_data
 from participation.services.errors import DomainError, ValidationFailed
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 def _per_account() -> str:
     return f"account:{current_user.id}"
 
 
 def _status(form) -> int:
     return 422 if form.is_submitted() else 200
-
-
-def _no_store(page: str, status: int = 200):
-    return page, status, {"Cache-Control": "no-store"}
 
 
 # Settings
@@ -84,7 +77,7 @@ def settings():
 
 @bp.route("/account/settings/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit(_login_limit, methods=["POST"], key_func=_per_account)
+@limiter.limit(login_limit, methods=["POST"], key_func=_per_account)
 def password():
     form = PasswordForm()
     if form.validate_on_submit():
@@ -104,12 +97,12 @@ def password():
             )
             return redirect(url_for(".settings"))
     page = render_template("accounts/password.html", form=form, section="password")
-    return _no_store(page, _status(form))
+    return no_store(page, _status(form))
 
 
 @bp.route("/account/settings/email", methods=["GET", "POST"])
 @login_required
-@limiter.limit(_login_limit, methods=["POST"], key_func=_per_account)
+@limiter.limit(login_limit, methods=["POST"], key_func=_per_account)
 def email():
     form = EmailForm()
     if form.validate_on_submit():
@@ -131,7 +124,7 @@ def email():
     page = render_template(
         "accounts/email.html", form=form, cancel_form=ActionForm(), section="email"
     )
-    return _no_store(page, _status(form))
+    return no_store(page, _status(form))
 
 
 @bp.post("/account/settings/email/cancel")
@@ -149,7 +142,7 @@ def confirm_email_change(token: str):
         accounts.settings.confirm_email_change(token)
     except DomainError as error:  # an invalid link, or the address was taken meanwhile
         page = render_template("accounts/invalid_email_link.html", message=str(error.message))
-        return _no_store(page, 400)
+        return no_store(page, 400)
     flash(_("Thank you! Your new e-mail address is confirmed."), "success")
     if current_user.is_authenticated:
         return redirect(url_for(".email"))
@@ -207,7 +200,7 @@ def download():
 
 @bp.route("/account/delete", methods=["GET", "POST"])
 @login_required
-@limiter.limit(_login_limit, methods=["POST"], key_func=_per_account)
+@limiter.limit(login_limit, methods=["POST"], key_func=_per_account)
 def delete():
     form = DeleteAccountForm()
     if form.validate_on_submit():
@@ -222,7 +215,7 @@ def delete():
             flash(_("Your account is deleted. Thank you for taking part."), "info")
             return redirect(url_for("main.index"))
     page = render_template("accounts/delete.html", form=form, section="delete")
-    return _no_store(page, _status(form))
+    return no_store(page, _status(form))
 
 
 # Administrators: deleting an account on request
