@@ -24,14 +24,21 @@ from participation.models import AccountType
 from participation.services.accounts import MAX_DISPLAY_NAME_LENGTH, personal_data
 
 
-class RegisterForm(Form):
-    email = email_address(_l("E-mail address"))
-    display_name = StringField(
+def _display_name(description) -> StringField:
+    return StringField(
         _l("Display name"),
-        description=_l("Shown next to your proposals and comments."),
-        validators=[DataRequired(_l("Please enter a display name.")), Length(max=80)],
+        description=description,
+        validators=[
+            DataRequired(_l("Please enter a display name.")),
+            Length(max=MAX_DISPLAY_NAME_LENGTH),
+        ],
         render_kw={"autocomplete": "nickname"},
     )
+
+
+class RegisterForm(Form):
+    email = email_address(_l("E-mail address"))
+    display_name = _display_name(_l("Shown next to your proposals and comments."))
     account_type = RadioField(
         _l("I register as"),
         choices=[
@@ -88,14 +95,8 @@ def _current_password() -> PasswordField:
 
 
 class ProfileForm(Form):
-    display_name = StringField(
-        _l("Display name"),
-        description=_l("Shown next to your proposals and comments and on your public profile."),
-        validators=[
-            DataRequired(_l("Please enter a display name.")),
-            Length(max=MAX_DISPLAY_NAME_LENGTH),
-        ],
-        render_kw={"autocomplete": "nickname"},
+    display_name = _display_name(
+        _l("Shown next to your proposals and comments and on your public profile.")
     )
     locale = SelectField(
         _l("Language"),
