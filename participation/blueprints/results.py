@@ -61,6 +61,7 @@ def _render(
         winners_cost=sum(row.proposal.estimated_cost or 0 for row in winners),
         applied_rule=results.applied_rule(consultation, rows) if uses_ranking else None,
         rule_labels=results.RULE_LABELS,
+        winner_rules=WinnerRule,
         initiatives=initiatives.initiatives_by_proposal(consultation),
         can_select=results.can_select(consultation, current_user),
         form=form,

@@ -439,7 +439,7 @@ def _results_batches(consultation: Consultation, audience: Audience) -> Iterator
         .outerjoin(Initiative, Initiative.proposal_id == Proposal.id)
         .where(
             Proposal.consultation_id == consultation.id,
-            Proposal.state == ProposalState.PUBLISHED,
+            Proposal.is_published,
         )
         .order_by(*ranking_order())
     )
@@ -474,7 +474,7 @@ def _proposals_batches(consultation: Consultation, audience: Audience) -> Iterat
         .order_by(Proposal.created_at.asc(), Proposal.id.asc())
     )
     if audience is Audience.PUBLIC:
-        statement = statement.where(Proposal.state == ProposalState.PUBLISHED)
+        statement = statement.where(Proposal.is_published)
     currency = consultation.currency
     for batch in _batches(statement):
         yield [(*row[:6], currency, *row[6:]) for row in batch]
@@ -501,9 +501,7 @@ def _comments_batches(consultation: Consultation, audience: Audience) -> Iterato
         .order_by(Comment.created_at.asc(), Comment.id.asc())
     )
     if audience is Audience.PUBLIC:
-        statement = statement.where(
-            Proposal.state == ProposalState.PUBLISHED, Comment.state == CommentState.PUBLISHED
-        )
+        statement = statement.where(Proposal.is_published, Comment.is_published)
     for batch in _batches(statement):
         yield [
             (*row[:4], "" if row[6] is CommentState.DELETED else row[4], *row[5:]) for row in batch
@@ -526,7 +524,7 @@ def _initiatives_batches(consultation: Consultation, audience: Audience) -> Iter
         .join(Proposal, Proposal.id == Initiative.proposal_id)
         .where(
             Initiative.consultation_id == consultation.id,
-            Proposal.state != ProposalState.HIDDEN,
+            ~Proposal.is_hidden,
         )
         .order_by(Initiative.id.asc())
     )
@@ -580,7 +578,7 @@ def _budget_results_batches(
         .join(Tally, Tally.id == TallyEntry.tally_id)
         .join(Proposal, Proposal.id == TallyEntry.proposal_id)
         .outerjoin(Category, Category.id == Proposal.category_id)
-        .where(Tally.consultation_id == consultation.id, Proposal.state != ProposalState.HIDDEN)
+        .where(Tally.consultation_id == consultation.id, ~Proposal.is_hidden)
         .order_by(
             TallyEntry.position.is_(None),
             TallyEntry.position.asc(),

@@ -21,7 +21,6 @@ from participation.models import (
     Answer,
     Category,
     Consultation,
-    Phase,
     Proposal,
     ProposalState,
     TallyEntry,
@@ -118,7 +117,7 @@ def _check(consultation: Consultation, text: ProposalText) -> Category | None:
 
 
 def _require_collecting(consultation: Consultation) -> None:
-    if consultation.phase is not Phase.COLLECTING:
+    if not consultation.accepts_proposals:
         raise DomainError(
             _l(
                 "Proposals can only be submitted or changed while the consultation "
@@ -139,7 +138,7 @@ def _require_changeable_by(proposal: Proposal, actor: User | None, not_author: s
     if proposal.author_id != actor.id:
         raise NotAllowed(not_author)
     _require_collecting(proposal.consultation)
-    if proposal.state is not ProposalState.PUBLISHED:
+    if not proposal.is_published:
         raise DomainError(_l("A withdrawn or hidden proposal can no longer be changed."))
 
 
@@ -167,8 +166,8 @@ def can_edit(proposal: Proposal, actor: User | None) -> bool:
         actor is not None
         and actor.is_authenticated
         and proposal.author_id == actor.id
-        and proposal.state is ProposalState.PUBLISHED
-        and proposal.consultation.phase is Phase.COLLECTING
+        and proposal.is_published
+        and proposal.consultation.accepts_proposals
     )
 
 
@@ -196,7 +195,7 @@ def can_see(proposal: Proposal, viewer: User | None) -> bool:
 
     if not can_see_consultation(proposal.consultation, viewer):
         return False
-    if proposal.state is ProposalState.PUBLISHED:
+    if proposal.is_published:
         return True
     if viewer is None or not viewer.is_authenticated:
         return False
@@ -238,7 +237,7 @@ def search(consultation: Consultation, query: ProposalQuery) -> Pagination:
         db.select(Proposal)
         .where(
             Proposal.consultation_id == consultation.id,
-            Proposal.state == ProposalState.PUBLISHED,
+            Proposal.is_published,
         )
         .options(selectinload(Proposal.author), selectinload(Proposal.category))
     )

@@ -27,7 +27,6 @@ from participation.models import (
     Ballot,
     BallotChoice,
     Consultation,
-    Phase,
     Proposal,
     TallyRule,
     User,
@@ -99,7 +98,7 @@ def rule_explanation(consultation: Consultation) -> list[str]:
 
 
 def is_open_for_ballots(consultation: Consultation) -> bool:
-    return consultation.uses_ballots and consultation.phase is Phase.VOTING
+    return consultation.uses_ballots and consultation.is_voting
 
 
 # The projects on the ballot and what a set of choices adds up to
@@ -275,7 +274,7 @@ def _require_voting(consultation: Consultation) -> None:
         raise DomainError(
             _l("In this consultation you vote by supporting proposals, not with a ballot.")
         )
-    if consultation.phase is not Phase.VOTING:
+    if not consultation.is_voting:
         raise DomainError(NOT_VOTING)
 
 
@@ -428,7 +427,7 @@ def own_content(consultation: Consultation, user: User | None, with_outcome: boo
 
 def is_over(consultation: Consultation) -> bool:
     """Voting has ended: ballots can be looked up by their code from now on."""
-    return consultation.uses_ballots and consultation.phase in (Phase.EVALUATING, Phase.CLOSED)
+    return consultation.uses_ballots and consultation.voting_has_ended
 
 
 def find_by_code(consultation: Consultation, text: str | None) -> Ballot:
