@@ -77,9 +77,9 @@ from participation.models import (
     TallyEntry,
     User,
 )
-from participation.services import audit, budgeting
+from participation.services import audit, budgeting, consultations
 from participation.services.budgeting import pabulib
-from participation.services.errors import DomainError, NotFound
+from participation.services.errors import DomainError, NotAllowed, NotFound
 from participation.services.initiatives import STATUS_LABELS
 from participation.services.moderation import answers
 
@@ -659,6 +659,17 @@ def may_download(consultation: Consultation, kind: ExportKind | None, viewer: Us
     if _is_moderator(viewer):
         return True
     return (kind is None or kind in PUBLIC_KINDS) and consultation.has_published_results
+
+
+def get_downloadable(slug: str, kind: ExportKind | None, viewer: User | None) -> Consultation:
+    """The consultation, if this viewer may download `kind` of it (None: the pabulib file):
+    NotFound if they may not see it, NotAllowed (log in first, or 403) if not this file."""
+    consultation = consultations.get_visible(slug, viewer)
+    if may_download(consultation, kind, viewer):
+        return consultation
+    if kind is None or kind in PUBLIC_KINDS:
+        raise NotAllowed(_l("This file can be downloaded once the results are published."))
+    raise NotAllowed(_l("Only moderators can download this file."))
 
 
 def check_available(consultation: Consultation, kind: ExportKind | None) -> None:

@@ -132,11 +132,20 @@ def _require_citizen(actor: User | None) -> User:
     return actor
 
 
+def is_author(proposal: Proposal, actor: User | None) -> bool:
+    return bool(actor is not None and actor.is_authenticated and proposal.author_id == actor.id)
+
+
+def _require_author(proposal: Proposal, actor: User | None, not_author: str) -> None:
+    """Somebody else's proposal is never theirs to change, whatever its state."""
+    _require_citizen(actor)
+    if not is_author(proposal, actor):
+        raise NotAllowed(not_author)
+
+
 def _require_changeable_by(proposal: Proposal, actor: User | None, not_author: str) -> None:
     """Only the author changes a proposal, only while collecting, only while published."""
-    actor = _require_citizen(actor)
-    if proposal.author_id != actor.id:
-        raise NotAllowed(not_author)
+    _require_author(proposal, actor, not_author)
     _require_collecting(proposal.consultation)
     if not proposal.is_published:
         raise DomainError(_l("A withdrawn or hidden proposal can no longer be changed."))
@@ -162,10 +171,8 @@ def submit(consultation: Consultation, author: User, text: ProposalText) -> Prop
 
 
 def can_edit(proposal: Proposal, actor: User | None) -> bool:
-    return bool(
-        actor is not None
-        and actor.is_authenticated
-        and proposal.author_id == actor.id
+    return (
+        is_author(proposal, actor)
         and proposal.is_published
         and proposal.consultation.accepts_proposals
     )
@@ -202,10 +209,23 @@ def can_see(proposal: Proposal, viewer: User | None) -> bool:
     return viewer.is_moderator or proposal.author_id == viewer.id
 
 
-def get_visible(proposal_id: int, viewer: User | None) -> Proposal:
+def get_visible(
+    proposal_id: int,
+    viewer: User | None,
+    *,
+    consultation: Consultation | None = None,
+    for_change: bool = False,
+) -> Proposal:
+    """The proposal if this viewer may see it (and it belongs to `consultation`, if given),
+    otherwise NotFound; `for_change`: only its author's, otherwise NotAllowed. Whether it can
+    still be changed (collecting, published) is can_edit's and the writers' to say."""
     proposal = db.session.get(Proposal, proposal_id)
     if proposal is None or not can_see(proposal, viewer):
         raise NotFound(_l("This proposal does not exist."))
+    if consultation is not None and proposal.consultation_id != consultation.id:
+        raise NotFound(_l("This proposal does not exist."))
+    if for_change:
+        _require_author(proposal, viewer, _l("Only the author can change a proposal."))
     return proposal
 
 

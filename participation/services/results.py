@@ -31,8 +31,8 @@ from participation.models import (
     Proposal,
     User,
 )
-from participation.services import audit, budgeting
-from participation.services.errors import DomainError, NotAllowed, ValidationFailed
+from participation.services import audit, budgeting, consultations
+from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 MAX_RULE_VALUE = 1_000_000_000
 
@@ -92,6 +92,15 @@ def visibility(consultation: Consultation, viewer: User | None) -> Visibility | 
     if is_moderator and consultation.voting_has_ended:
         return Visibility.PREVIEW
     return None
+
+
+def get_visible(slug: str, viewer: User | None) -> tuple[Consultation, Visibility]:
+    """The consultation whose results page this viewer may see, and how; otherwise NotFound."""
+    consultation = consultations.get_visible(slug, viewer)
+    seen_as = visibility(consultation, viewer)
+    if seen_as is None:
+        raise NotFound(_l("This consultation has no results to show yet."))
+    return consultation, seen_as
 
 
 def can_select(consultation: Consultation, actor: User | None) -> bool:

@@ -97,6 +97,21 @@ def rule_explanation(consultation: Consultation) -> list[str]:
     return paragraphs
 
 
+def require_ballots(consultation: Consultation) -> None:
+    """Only a budget consultation has a ballot (and ballot codes to look up)."""
+    if not consultation.uses_ballots:
+        raise NotFound(_l("This consultation has no budget ballot."))
+
+
+def get_consultation(slug: str, viewer: User | None) -> Consultation:
+    """The budget consultation this viewer may see, otherwise NotFound."""
+    from participation.services import consultations
+
+    consultation = consultations.get_visible(slug, viewer)
+    require_ballots(consultation)
+    return consultation
+
+
 def is_open_for_ballots(consultation: Consultation) -> bool:
     return consultation.uses_ballots and consultation.is_voting
 

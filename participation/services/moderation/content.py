@@ -438,13 +438,6 @@ def restore_comment(comment: Comment, moderator: User) -> Comment:
     return comment
 
 
-def get_comment(comment_id: int) -> Comment:
-    comment = db.session.get(Comment, comment_id)
-    if comment is None:
-        raise NotFound(_l("This comment does not exist."))
-    return comment
-
-
 # Blocking accounts
 
 
