@@ -29,7 +29,7 @@ from participation.services import consultations
 from participation.services.budgeting import ballots
 from participation.services.budgeting.ballots import BallotRefused
 from participation.services.consultations import ConsultationSettings
-from participation.services.errors import DomainError, NotAllowed, ValidationFailed
+from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from tests.factories import Factory
 from tests.helpers import at_the_same_moment, attached
 
@@ -560,3 +560,27 @@ def test_many_ballots_of_one_citizen_at_once_leave_one_of_them(app, threaded_app
         [ballot] = db.session.scalars(select(Ballot)).all()
         assert {choice.proposal_id for choice in ballot.choices} in [set(c) for c in choices]
         assert set(outcomes) == {ballot.code}
+
+
+# Loading the consultation of a ballot
+
+
+def test_a_support_consultation_has_no_ballot_to_load(factory, ctx):
+    consultation = factory.consultation(phase=Phase.VOTING, voting_method=VotingMethod.SUPPORT)
+    with pytest.raises(NotFound):
+        ballots.get_consultation(consultation.slug, None)
+
+
+def test_a_budget_consultation_is_loaded_for_its_ballot(factory, ctx):
+    consultation = factory.consultation(
+        phase=Phase.VOTING, voting_method=VotingMethod.BUDGET, budget=10_000
+    )
+    assert ballots.get_consultation(consultation.slug, None).id == consultation.id
+
+
+def test_the_ballot_of_a_budget_draft_is_not_found_by_a_visitor(factory, ctx):
+    consultation = factory.consultation(
+        phase=Phase.DRAFT, voting_method=VotingMethod.BUDGET, budget=10_000
+    )
+    with pytest.raises(NotFound):
+        ballots.get_consultation(consultation.slug, None)

@@ -365,3 +365,50 @@ def test_phase_form_with_the_token_from_the_page_moves_the_phase(app, csrf_clien
     )
     assert response.status_code == 302
     assert phase_of(app, consultation) is Phase.COLLECTING
+
+
+# The rules of the phases, one predicate each (services, views and templates ask these)
+
+PHASE_RULES = (
+    "is_public",
+    "accepts_proposals",
+    "is_open",
+    "is_voting",
+    "is_before_voting",
+    "voting_has_ended",
+    "is_evaluating",
+    "is_closed",
+    "accepts_comments",
+)
+
+
+@pytest.mark.parametrize(
+    ("phase", "holding"),
+    [
+        (Phase.DRAFT, {"is_before_voting"}),
+        (
+            Phase.COLLECTING,
+            {"is_public", "accepts_proposals", "is_open", "is_before_voting", "accepts_comments"},
+        ),
+        (Phase.VOTING, {"is_public", "is_open", "is_voting", "accepts_comments"}),
+        (
+            Phase.EVALUATING,
+            {"is_public", "voting_has_ended", "is_evaluating", "accepts_comments"},
+        ),
+        (Phase.CLOSED, {"is_public", "voting_has_ended", "is_closed"}),
+    ],
+)
+def test_each_phase_holds_exactly_its_rules(phase, holding):
+    consultation = Consultation(phase=phase)
+    assert {rule for rule in PHASE_RULES if getattr(consultation, rule)} == holding
+
+
+def test_only_public_consultations_are_found_by_the_filter(factory, ctx):
+    draft = factory.consultation(phase=Phase.DRAFT)
+    public = factory.consultation(phase=Phase.COLLECTING)
+    found = db.session.scalars(
+        db.select(Consultation.id).where(
+            Consultation.is_public, Consultation.id.in_([draft.id, public.id])
+        )
+    ).all()
+    assert found == [public.id]

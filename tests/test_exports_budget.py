@@ -19,8 +19,10 @@ from participation.models import (
     TallyEntry,
     VotingMethod,
 )
-from participation.services import budgeting
+from participation.services import budgeting, exports
 from participation.services.budgeting import pabulib
+from participation.services.errors import NotAllowed
+from participation.services.exports import ExportKind
 from tests.budget_data import budget_election, store_tally
 from tests.conftest import START
 
@@ -119,6 +121,35 @@ def test_exports_with_names_stay_with_moderators_after_publishing(
     response = client.get(csv_url(published.consultation, kind))
 
     assert response.status_code == 403
+
+
+# Who may download, as the service decides it
+
+
+@pytest.mark.parametrize("kind", [ExportKind.BALLOTS, ExportKind.BUDGET_RESULTS, None])
+def test_before_publishing_the_public_files_are_not_allowed_to_a_citizen(
+    unpublished, citizen, kind
+):
+    with pytest.raises(NotAllowed):
+        exports.get_downloadable(unpublished.consultation.slug, kind, citizen)
+
+
+@pytest.mark.parametrize("kind", [ExportKind.BALLOTS, ExportKind.BUDGET_RESULTS, None])
+def test_once_published_the_public_files_are_loaded_for_a_visitor(published, ctx, kind):
+    consultation = exports.get_downloadable(published.consultation.slug, kind, None)
+    assert consultation.id == published.consultation.id
+
+
+@pytest.mark.parametrize("kind", [ExportKind.PROPOSALS, ExportKind.COMMENTS])
+def test_files_with_names_are_not_allowed_to_a_citizen_after_publishing(published, citizen, kind):
+    with pytest.raises(NotAllowed):
+        exports.get_downloadable(published.consultation.slug, kind, citizen)
+
+
+def test_a_moderator_loads_every_file_before_publishing(unpublished, moderator):
+    slug = unpublished.consultation.slug
+    loaded = {exports.get_downloadable(slug, kind, moderator).id for kind in [*ExportKind, None]}
+    assert loaded == {unpublished.consultation.id}
 
 
 def test_budget_results_without_a_count_are_refused_with_a_message(client, auth, factory):

@@ -107,3 +107,28 @@ def test_other_areas_enter_an_area_package_through_its_public_names(package):
             elif module == prefix and not set(names) <= public:
                 wrong.append(f"{where} imports {sorted(set(names) - public)} from {module}")
     assert wrong == []
+
+
+def _is_text(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return bool(node.elts) and all(_is_text(element) for element in node.elts)
+    return False
+
+
+def _is_value(node: ast.AST) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == "value"
+
+
+def test_no_code_compares_an_enums_value_with_a_string():
+    """`state.value == "hidden"` repeats a rule that the model names (`proposal.is_hidden`)."""
+    comparisons = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Compare):
+                continue
+            sides = [node.left, *node.comparators]
+            if any(_is_value(side) for side in sides) and any(_is_text(side) for side in sides):
+                comparisons.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert comparisons == []

@@ -8,7 +8,15 @@ import pytest
 from flask_babel import force_locale
 
 from participation.extensions import db
-from participation.models import Consultation, Phase, Proposal, ProposalState, User, VotingMethod
+from participation.models import (
+    Answer,
+    Consultation,
+    Phase,
+    Proposal,
+    ProposalState,
+    User,
+    VotingMethod,
+)
 from participation.services import proposals
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from participation.services.proposals import ProposalQuery, ProposalSort, ProposalText
@@ -246,6 +254,61 @@ def test_proposals_of_a_draft_are_not_visible_to_visitors(factory, ctx):
         proposals.get_visible(created.id, None)
 
 
+# Loading a proposal to change it
+
+
+def test_loading_somebody_elses_proposal_to_change_it_is_not_allowed(factory, ctx):
+    created = factory.proposal(factory.consultation(), factory.user())
+    with pytest.raises(NotAllowed):
+        proposals.get_visible(created.id, attached(User, factory.user()), for_change=True)
+
+
+def test_loading_a_public_proposal_to_change_it_without_a_login_is_not_allowed(factory, ctx):
+    created = factory.proposal(factory.consultation(), factory.user())
+    with pytest.raises(NotAllowed):
+        proposals.get_visible(created.id, None, for_change=True)
+
+
+def test_a_moderator_may_not_load_a_citizens_proposal_to_change_it(factory, ctx):
+    created = factory.proposal(factory.consultation(), factory.user())
+    with pytest.raises(NotAllowed):
+        proposals.get_visible(created.id, attached(User, factory.moderator()), for_change=True)
+
+
+@pytest.mark.parametrize("phase", [Phase.COLLECTING, Phase.VOTING])
+def test_the_author_loads_their_proposal_to_change_it_in_any_phase(factory, ctx, phase):
+    """Whether it may still change (frozen once voting opens) is can_edit's to say, so that the
+    author is told why instead of being refused like a stranger."""
+    author = factory.user()
+    created = factory.proposal(factory.consultation(phase=phase), author)
+    loaded = proposals.get_visible(created.id, attached(User, author), for_change=True)
+    assert loaded.id == created.id
+
+
+def test_a_stranger_loading_a_withdrawn_proposal_to_change_it_finds_nothing(factory, ctx):
+    created = factory.proposal(
+        factory.consultation(), factory.user(), state=ProposalState.WITHDRAWN
+    )
+    with pytest.raises(NotFound):
+        proposals.get_visible(created.id, attached(User, factory.user()), for_change=True)
+
+
+def test_a_proposal_of_another_consultation_is_not_found_there(factory, ctx):
+    elsewhere = factory.consultation()
+    created = factory.proposal(factory.consultation(), factory.user())
+    with pytest.raises(NotFound):
+        proposals.get_visible(created.id, None, consultation=attached(Consultation, elsewhere))
+
+
+def test_a_proposal_is_found_in_its_own_consultation(factory, ctx):
+    consultation = factory.consultation()
+    created = factory.proposal(consultation, factory.user())
+    loaded = proposals.get_visible(
+        created.id, None, consultation=attached(Consultation, consultation)
+    )
+    assert loaded.id == created.id
+
+
 # Listing: order
 
 
@@ -465,3 +528,60 @@ def test_proposals_of_other_consultations_never_appear(factory, ctx):
     own = factory.proposal(consultation, author)
     factory.proposal(factory.consultation(), author)
     assert listed(consultation) == [own.id]
+
+
+# The states, asked through the model (in SQL too)
+
+
+def test_the_published_filter_leaves_out_withdrawn_and_hidden_proposals(factory, ctx):
+    consultation = factory.consultation()
+    author = factory.user()
+    published = factory.proposal(consultation, author)
+    for state in (ProposalState.WITHDRAWN, ProposalState.HIDDEN):
+        factory.proposal(consultation, author, state=state)
+    found = db.session.scalars(
+        db.select(Proposal.id).where(
+            Proposal.consultation_id == consultation.id, Proposal.is_published
+        )
+    ).all()
+    assert found == [published.id]
+
+
+def test_the_hidden_filter_finds_only_hidden_proposals(factory, ctx):
+    consultation = factory.consultation()
+    author = factory.user()
+    hidden = factory.proposal(consultation, author, state=ProposalState.HIDDEN)
+    for state in (ProposalState.PUBLISHED, ProposalState.WITHDRAWN):
+        factory.proposal(consultation, author, state=state)
+    found = db.session.scalars(
+        db.select(Proposal.id).where(
+            Proposal.consultation_id == consultation.id, Proposal.is_hidden
+        )
+    ).all()
+    assert found == [hidden.id]
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (ProposalState.PUBLISHED, (True, False, False)),
+        (ProposalState.WITHDRAWN, (False, True, False)),
+        (ProposalState.HIDDEN, (False, False, True)),
+    ],
+)
+def test_a_proposal_says_its_state(state, expected):
+    proposal = Proposal(state=state)
+    assert (proposal.is_published, proposal.is_withdrawn, proposal.is_hidden) == expected
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (Answer.NONE, False),
+        (Answer.UNDER_EVALUATION, True),
+        (Answer.ACCEPTED, True),
+        (Answer.REJECTED, True),
+    ],
+)
+def test_a_proposal_has_an_answer_unless_none_was_given(answer, expected):
+    assert Proposal(answer=answer).has_answer is expected

@@ -18,7 +18,7 @@ from participation.models import (
 )
 from participation.services import results
 from participation.services.consultations import phases
-from participation.services.errors import DomainError, NotAllowed, ValidationFailed
+from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from participation.services.results import Visibility, WinnerRule
 from tests.conftest import START
 from tests.helpers import attached, selected_ids
@@ -380,3 +380,21 @@ def test_published_results_are_public(factory, moderator):
     consultation = consultation_with(factory, [9])
     phases.change_phase(consultation, Phase.CLOSED, moderator)
     assert results.visibility(consultation, None) is Visibility.PUBLIC
+
+
+def test_loading_the_results_before_publication_finds_nothing_for_citizens(factory, citizen):
+    consultation = consultation_with(factory, [9])
+    with pytest.raises(NotFound):
+        results.get_visible(consultation.slug, citizen)
+
+
+def test_loading_the_results_before_publication_gives_moderators_the_preview(factory, moderator):
+    consultation = consultation_with(factory, [9])
+    loaded, seen_as = results.get_visible(consultation.slug, moderator)
+    assert (loaded.id, seen_as) == (consultation.id, Visibility.PREVIEW)
+
+
+def test_loading_published_results_gives_visitors_the_public_page(factory, moderator):
+    consultation = consultation_with(factory, [9])
+    phases.change_phase(consultation, Phase.CLOSED, moderator)
+    assert results.get_visible(consultation.slug, None)[1] is Visibility.PUBLIC

@@ -13,9 +13,9 @@ from flask_login import current_user
 
 from participation.forms.ballots import BallotForm
 from participation.models import Ballot, Consultation, Proposal
-from participation.services import budgeting, consultations
+from participation.services import budgeting
 from participation.services.budgeting import ballots
-from participation.services.errors import DomainError, NotAllowed, NotFound
+from participation.services.errors import DomainError, NotAllowed
 
 bp = Blueprint("ballots", __name__)
 
@@ -27,13 +27,6 @@ def ballot_helpers() -> dict[str, Any]:
         "tally_rule_labels": budgeting.results.RULE_LABELS,
         "ballots_open": ballots.is_open_for_ballots,
     }
-
-
-def _budget_consultation(slug: str) -> Consultation:
-    consultation = consultations.get_visible(slug, current_user)
-    if not consultation.uses_ballots:
-        raise NotFound(_("This consultation has no budget ballot."))
-    return consultation
 
 
 def _groups(projects: list[Proposal]) -> list[tuple[str | None, list[Proposal]]]:
@@ -76,7 +69,7 @@ def _render(
 
 @bp.route("/consultations/<slug>/ballot", methods=["GET", "POST"])
 def show(slug: str):
-    consultation = _budget_consultation(slug)
+    consultation = ballots.get_consultation(slug, current_user)
     if not current_user.is_authenticated:
         flash(_("Please log in to fill in your ballot."), "info")
         return redirect(url_for("accounts.login", next=url_for(".show", slug=consultation.slug)))

@@ -1,6 +1,6 @@
 """Downloads of a consultation's data: the CSV exports for moderators, and for budget
 consultations the ballots, the counted results and the pabulib file, public once the results
-are published (services.exports.may_download decides, and services.exports.audience_for
+are published (services.exports.get_downloadable decides, and services.exports.audience_for
 whether the file may hold hidden content)."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     request,
@@ -20,7 +19,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from participation.services import consultations, exports
+from participation.services import exports
 from participation.services.errors import DomainError
 from participation.services.exports import Dialect, ExportKind
 
@@ -29,17 +28,6 @@ bp = Blueprint("exports", __name__)
 
 def _viewer():
     return current_user if current_user.is_authenticated else None
-
-
-def _allowed_consultation(slug: str, kind: ExportKind | None):
-    """The consultation, if this viewer may download `kind` of it (None: the pabulib file);
-    otherwise a response: log in first, or 403."""
-    consultation = consultations.get_visible(slug, current_user)
-    if exports.may_download(consultation, kind, current_user):
-        return consultation, None
-    if not current_user.is_authenticated:
-        return None, current_app.login_manager.unauthorized()
-    abort(403)
 
 
 def _attachment(chunks: Iterator[bytes], name: str, content_type: str) -> Response:
@@ -68,9 +56,7 @@ def download(slug: str, kind: str) -> Response:
         dialect = Dialect(request.args.get("dialect", Dialect.COMMA.value))
     except ValueError:
         abort(400)
-    consultation, response = _allowed_consultation(slug, export_kind)
-    if response is not None:
-        return response
+    consultation = exports.get_downloadable(slug, export_kind, current_user)
     try:
         chunks = exports.export(
             consultation,
@@ -89,9 +75,7 @@ def download(slug: str, kind: str) -> Response:
 
 @bp.route("/consultations/<slug>/export/election.pb")
 def download_pabulib(slug: str) -> Response:
-    consultation, response = _allowed_consultation(slug, None)
-    if response is not None:
-        return response
+    consultation = exports.get_downloadable(slug, None, current_user)
     try:
         chunks = exports.export_pabulib(consultation, _viewer(), via="web")
     except DomainError as error:

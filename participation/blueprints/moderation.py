@@ -30,7 +30,7 @@ from participation.forms.moderation import (
     reason_of,
 )
 from participation.models import Comment, Proposal
-from participation.services import consultations, moderation, proposals
+from participation.services import comments, consultations, moderation, proposals
 from participation.services.errors import DomainError, ValidationFailed
 from participation.services.moderation import answers
 
@@ -61,13 +61,6 @@ def _comment_url(comment: Comment) -> str:
     return url_for(
         "proposals.show", proposal_id=comment.proposal_id, _anchor=f"comment-{comment.id}"
     )
-
-
-def _visible_comment(comment_id: int) -> Comment:
-    """A comment on a proposal that the current user may see."""
-    comment = moderation.get_comment(comment_id)
-    proposals.get_visible(comment.proposal_id, current_user)
-    return comment
 
 
 # Reporting (any logged-in citizen)
@@ -120,7 +113,7 @@ def report_proposal(proposal_id: int):
 @bp.route("/comments/<int:comment_id>/report", methods=["GET", "POST"])
 @login_required
 def report_comment(comment_id: int):
-    comment = _visible_comment(comment_id)
+    comment = comments.get(comment_id, current_user)
     return _report(_comment_url(comment), comment=comment)
 
 
@@ -219,7 +212,7 @@ def restore_proposal(proposal_id: int):
 @bp.route("/moderation/comments/<int:comment_id>/hide", methods=["GET", "POST"])
 @moderator_required
 def hide_comment(comment_id: int):
-    comment = _visible_comment(comment_id)
+    comment = comments.get(comment_id, current_user)
     form = HideForm()
     done = _hide(
         form,
@@ -233,7 +226,7 @@ def hide_comment(comment_id: int):
 @bp.post("/moderation/comments/<int:comment_id>/restore")
 @moderator_required
 def restore_comment(comment_id: int):
-    comment = _visible_comment(comment_id)
+    comment = comments.get(comment_id, current_user)
     if ActionForm().validate_on_submit():
         try:
             moderation.restore_comment(comment, current_user)

@@ -58,6 +58,7 @@ def index():
         entries=[_entry(notification) for notification in page.items],
         action_form=ActionForm(),
         email_frequency=notifications.email_frequency(current_user),
+        frequencies=EmailFrequency,
     )
 
 

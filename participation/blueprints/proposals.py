@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -96,9 +96,7 @@ def show(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(proposal_id: int):
-    proposal = proposals.get_visible(proposal_id, current_user)
-    if proposal.author_id != current_user.id:
-        abort(403)  # not "frozen": somebody else's proposal is never theirs to change
+    proposal = proposals.get_visible(proposal_id, current_user, for_change=True)
     if not proposals.can_edit(proposal, current_user):
         flash(
             _("This proposal can no longer be changed: proposals are frozen once voting opens."),

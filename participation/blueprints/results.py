@@ -20,21 +20,12 @@ from participation.forms.results import (
     SelectionForm,
     WinnersForm,
 )
-from participation.models import Proposal
-from participation.services import budgeting, consultations, initiatives, proposals, results
+from participation.services import budgeting, initiatives, proposals, results
 from participation.services.budgeting import ballots
 from participation.services.errors import DomainError, NotFound, ValidationFailed
 from participation.services.results import Visibility, WinnerRule
 
 bp = Blueprint("results", __name__)
-
-
-def _visible_consultation(slug: str):
-    consultation = consultations.get_visible(slug, current_user)
-    seen_as = results.visibility(consultation, current_user)
-    if seen_as is None:
-        abort(404)
-    return consultation, seen_as
 
 
 def _render(
@@ -62,6 +53,7 @@ def _render(
         winners_cost=sum(row.proposal.estimated_cost or 0 for row in winners),
         applied_rule=results.applied_rule(consultation, rows) if uses_ranking else None,
         rule_labels=results.RULE_LABELS,
+        winner_rules=WinnerRule,
         initiatives=initiatives.initiatives_by_proposal(consultation),
         can_select=results.can_select(consultation, current_user),
         form=form,
@@ -96,14 +88,14 @@ def _winners_form(consultation) -> WinnersForm:
 
 @bp.get("/consultations/<slug>/results")
 def show(slug: str):
-    consultation, seen_as = _visible_consultation(slug)
+    consultation, seen_as = results.get_visible(slug, current_user)
     return _render(consultation, seen_as, _winners_form(consultation))
 
 
 @bp.post("/consultations/<slug>/results/winners")
 @moderator_required
 def select_winners(slug: str):
-    consultation, seen_as = _visible_consultation(slug)
+    consultation, seen_as = results.get_visible(slug, current_user)
     form = _winners_form(consultation)
     if form.validate_on_submit():
         try:
@@ -163,18 +155,11 @@ def _refused_reason(consultation, seen_as, form, proposal, error: ValidationFail
     )
 
 
-def _proposal_of(consultation, proposal_id: int) -> Proposal:
-    proposal = proposals.get_visible(proposal_id, current_user)
-    if proposal.consultation_id != consultation.id:
-        raise NotFound(_("This proposal does not exist."))
-    return proposal
-
-
 def _posted_for_proposal(slug: str, proposal_id: int, form):
     """The consultation, how it is seen and the proposal a moderator's form acts on: 404 when
     either is not visible, then 400 when the form does not validate (a missing CSRF token)."""
-    consultation, seen_as = _visible_consultation(slug)
-    proposal = _proposal_of(consultation, proposal_id)
+    consultation, seen_as = results.get_visible(slug, current_user)
+    proposal = proposals.get_visible(proposal_id, current_user, consultation=consultation)
     if not form.validate_on_submit():
         abort(400)
     return consultation, seen_as, proposal
@@ -186,7 +171,7 @@ def _posted_for_proposal(slug: str, proposal_id: int, form):
 @bp.post("/consultations/<slug>/results/budget/compute")
 @moderator_required
 def compute_budget(slug: str):
-    consultation, _seen_as = _visible_consultation(slug)
+    consultation, _seen_as = results.get_visible(slug, current_user)
     if not BudgetActionForm().validate_on_submit():
         abort(400)
     try:
@@ -236,7 +221,7 @@ def clear_override(slug: str, proposal_id: int):
 @bp.post("/consultations/<slug>/results/budget/promote")
 @moderator_required
 def promote_funded(slug: str):
-    consultation, seen_as = _visible_consultation(slug)
+    consultation, seen_as = results.get_visible(slug, current_user)
     form = PromoteFundedForm()
     if not form.validate_on_submit():
         abort(400)
@@ -278,9 +263,8 @@ def find_ballot(slug: str):
     """Anybody enters a ballot code and sees that ballot's projects and whether they were
     funded, nothing about the person. The code travels in the body, not in the address, so it
     stays out of logs and the browser's history."""
-    consultation, _seen_as = _visible_consultation(slug)
-    if not consultation.uses_ballots:
-        abort(404)
+    consultation, _seen_as = results.get_visible(slug, current_user)
+    ballots.require_ballots(consultation)
     form = BallotCodeForm()
     found, status = None, 200
     if form.validate_on_submit():

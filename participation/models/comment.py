@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.extensions import db
@@ -52,9 +53,23 @@ class Comment(TimestampMixin, db.Model):
         back_populates="parent", order_by="Comment.created_at", passive_deletes=True
     )
 
-    @property
+    @hybrid_property
     def is_published(self) -> bool:
+        """Shown and counted; in SQL, a filter."""
         return self.state is CommentState.PUBLISHED
+
+    @is_published.inplace.expression
+    @classmethod
+    def _is_published_expression(cls):
+        return cls.state == CommentState.PUBLISHED
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.state is CommentState.DELETED
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.state is CommentState.HIDDEN
 
     def __repr__(self) -> str:
         return f"<Comment {self.id} {self.state.value}>"

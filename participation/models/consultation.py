@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from participation.extensions import db
@@ -36,6 +37,11 @@ class Phase(enum.Enum):
     @classmethod
     def ordered(cls) -> list[Phase]:
         return list(cls)
+
+    @property
+    def is_public(self) -> bool:
+        """Every phase but the draft is seen by everybody."""
+        return self is not Phase.DRAFT
 
     @property
     def next(self) -> Phase | None:
@@ -138,9 +144,18 @@ class Consultation(TimestampMixin, db.Model):
         back_populates="consultation", passive_deletes=True
     )
 
-    @property
+    # One predicate per rule of the phases: services, views and templates ask these, never the
+    # phase itself, so that a rule is written once.
+
+    @hybrid_property
     def is_public(self) -> bool:
-        return self.phase is not Phase.DRAFT
+        """Out of draft: visible to everybody; in SQL, a filter."""
+        return self.phase.is_public
+
+    @is_public.inplace.expression
+    @classmethod
+    def _is_public_expression(cls):
+        return cls.phase != Phase.DRAFT
 
     @property
     def has_published_results(self) -> bool:
@@ -149,7 +164,46 @@ class Consultation(TimestampMixin, db.Model):
 
     @property
     def accepts_proposals(self) -> bool:
+        """Collecting: proposals are submitted, changed and withdrawn only now."""
         return self.phase is Phase.COLLECTING
+
+    @property
+    def is_voting(self) -> bool:
+        """Voting: supports and ballots are taken only now; proposals are frozen."""
+        return self.phase is Phase.VOTING
+
+    @property
+    def is_before_voting(self) -> bool:
+        """Draft or collecting: nobody has voted yet, so the voting rules may still change."""
+        return self.phase in (Phase.DRAFT, Phase.COLLECTING)
+
+    @property
+    def voting_has_ended(self) -> bool:
+        """Evaluating or closed: the votes are frozen and can be counted, looked up, promoted."""
+        return self.phase in (Phase.EVALUATING, Phase.CLOSED)
+
+    @property
+    def is_evaluating(self) -> bool:
+        """Evaluating: moderators count the votes and choose the winners only now."""
+        return self.phase is Phase.EVALUATING
+
+    @property
+    def is_closed(self) -> bool:
+        return self.phase is Phase.CLOSED
+
+    @property
+    def is_open(self) -> bool:
+        """Open now: citizens submit proposals or vote."""
+        return self.phase in (Phase.COLLECTING, Phase.VOTING)
+
+    @property
+    def accepts_comments(self) -> bool:
+        """From collecting until the consultation closes."""
+        return self.phase in (Phase.COLLECTING, Phase.VOTING, Phase.EVALUATING)
+
+    @property
+    def uses_supports(self) -> bool:
+        return self.voting_method is VotingMethod.SUPPORT
 
     @property
     def uses_ballots(self) -> bool:
@@ -166,7 +220,7 @@ class Consultation(TimestampMixin, db.Model):
 
     @property
     def needs_cost(self) -> bool:
-        return self.budget is not None or self.voting_method is VotingMethod.BUDGET
+        return self.budget is not None or self.uses_ballots
 
     def __repr__(self) -> str:
         return f"<Consultation {self.slug} {self.phase.value}>"

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.extensions import db
@@ -84,6 +85,16 @@ class Report(db.Model):
     consultation: Mapped[Consultation] = relationship()
     proposal: Mapped[Proposal | None] = relationship()
     comment: Mapped[Comment | None] = relationship()
+
+    @hybrid_property
+    def is_open(self) -> bool:
+        """Waiting for a moderator (not dismissed, not actioned); in SQL, a filter."""
+        return self.state is ReportState.OPEN
+
+    @is_open.inplace.expression
+    @classmethod
+    def _is_open_expression(cls):
+        return cls.state == ReportState.OPEN
 
     def __repr__(self) -> str:
         return f"<Report {self.id} {self.reason.value} {self.state.value}>"

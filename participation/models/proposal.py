@@ -111,20 +111,45 @@ class Proposal(TimestampMixin, db.Model):
     author: Mapped[User | None] = relationship()
     category: Mapped[Category | None] = relationship()
 
-    @property
+    @hybrid_property
     def is_published(self) -> bool:
+        """Public, supported, commented and counted; in SQL, a filter."""
         return self.state is ProposalState.PUBLISHED
+
+    @is_published.inplace.expression
+    @classmethod
+    def _is_published_expression(cls):
+        return cls.state == ProposalState.PUBLISHED
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.state is ProposalState.WITHDRAWN
+
+    @hybrid_property
+    def is_hidden(self) -> bool:
+        """Hidden by moderation: gone from public pages and exports; in SQL, a filter."""
+        return self.state is ProposalState.HIDDEN
+
+    @is_hidden.inplace.expression
+    @classmethod
+    def _is_hidden_expression(cls):
+        return cls.state == ProposalState.HIDDEN
+
+    @property
+    def has_answer(self) -> bool:
+        """The moderators have answered it publicly (accepted, rejected, under evaluation)."""
+        return self.answer is not Answer.NONE
 
     @hybrid_property
     def is_on_ballot(self) -> bool:
         """A project of a budget consultation: published and with a cost. Only these are on the
         ballot, counted, and listed in the anonymised ballots; in SQL, a filter."""
-        return self.state is ProposalState.PUBLISHED and self.estimated_cost is not None
+        return self.is_published and self.estimated_cost is not None
 
     @is_on_ballot.inplace.expression
     @classmethod
     def _is_on_ballot_expression(cls):
-        return and_(cls.state == ProposalState.PUBLISHED, cls.estimated_cost.is_not(None))
+        return and_(cls.is_published, cls.estimated_cost.is_not(None))
 
     def __repr__(self) -> str:
         return f"<Proposal {self.id} {self.state.value}>"

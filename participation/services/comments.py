@@ -16,14 +16,13 @@ from sqlalchemy import update
 from sqlalchemy.orm import joinedload
 
 from participation.extensions import db
-from participation.models import Comment, CommentState, Phase, Proposal, ProposalState, User
+from participation.models import Comment, CommentState, Proposal, User
 from participation.services import accounts, notifications
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 MAX_BODY_LENGTH = 5000
 EDIT_MINUTES = 15
 EDIT_WINDOW = timedelta(minutes=EDIT_MINUTES)
-OPEN_PHASES = frozenset({Phase.COLLECTING, Phase.VOTING, Phase.EVALUATING})
 
 
 def _utcnow() -> datetime:
@@ -40,7 +39,7 @@ def _aware(moment: datetime) -> datetime:
 
 def comments_open(proposal: Proposal) -> bool:
     """Published proposals take comments from collecting until the consultation closes."""
-    return proposal.state is ProposalState.PUBLISHED and proposal.consultation.phase in OPEN_PHASES
+    return proposal.is_published and proposal.consultation.accepts_comments
 
 
 def _is_citizen(actor: User | None) -> bool:
@@ -61,9 +60,9 @@ def _require_citizen(actor: User | None) -> User:
 
 
 def _require_open(proposal: Proposal) -> None:
-    if proposal.state is not ProposalState.PUBLISHED:
+    if not proposal.is_published:
         raise DomainError(_l("A withdrawn or hidden proposal cannot be commented on."))
-    if proposal.consultation.phase not in OPEN_PHASES:
+    if not proposal.consultation.accepts_comments:
         raise DomainError(
             _l("Comments are not open: the consultation has not started yet or is closed.")
         )
@@ -98,7 +97,7 @@ def check_editable(comment: Comment, actor: User | None, now: datetime | None = 
     actor = _require_citizen(actor)
     if comment.author_id != actor.id:
         raise NotAllowed(_l("Only the author can change a comment."))
-    if comment.state is not CommentState.PUBLISHED:
+    if not comment.is_published:
         raise DomainError(_l("A deleted or hidden comment can no longer be changed."))
     _require_open(comment.proposal)
     if _aware(now or _utcnow()) - _aware(comment.created_at) > EDIT_WINDOW:
@@ -123,7 +122,7 @@ def check_deletable(comment: Comment, actor: User | None) -> None:
     actor = _require_citizen(actor)
     if comment.author_id != actor.id:
         raise NotAllowed(_l("Only the author can delete a comment."))
-    if comment.state is not CommentState.PUBLISHED:
+    if not comment.is_published:
         raise DomainError(_l("This comment has already been deleted or hidden."))
 
 
@@ -154,7 +153,7 @@ def add(
             if reply_to.proposal_id != proposal.id:
                 raise NotFound(_l("This comment does not exist."))
             root = reply_to.parent if reply_to.parent_id is not None else reply_to
-            if reply_to.state is not CommentState.PUBLISHED or root.state is CommentState.HIDDEN:
+            if not reply_to.is_published or root.is_hidden:
                 raise DomainError(_l("This comment was deleted or hidden and cannot be answered."))
             parent_id = root.id
         comment = Comment(
@@ -238,15 +237,15 @@ class ThreadEntry:
 
     @property
     def is_deleted(self) -> bool:
-        return self.comment.state is CommentState.DELETED
+        return self.comment.is_deleted
 
     @property
     def is_hidden(self) -> bool:
-        return self.comment.state is CommentState.HIDDEN
+        return self.comment.is_hidden
 
     @property
     def is_published(self) -> bool:
-        return self.comment.state is CommentState.PUBLISHED
+        return self.comment.is_published
 
 
 @dataclass
@@ -294,7 +293,7 @@ def thread_for(
             can_edit=own and can_edit(comment, viewer, now),
             can_delete=own and can_delete(comment, viewer),
             can_reply=may_comment and comment.is_published,
-            can_restore=moderates and comment.state is CommentState.HIDDEN,
+            can_restore=moderates and comment.is_hidden,
         )
 
     top_level: list[ThreadEntry] = []
@@ -318,5 +317,5 @@ def published_count(proposal_id: int) -> int:
     return db.session.scalar(
         db.select(db.func.count())
         .select_from(Comment)
-        .where(Comment.proposal_id == proposal_id, Comment.state == CommentState.PUBLISHED)
+        .where(Comment.proposal_id == proposal_id, Comment.is_published)
     )

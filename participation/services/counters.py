@@ -13,7 +13,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from participation.extensions import db
-from participation.models import Comment, CommentState, Proposal, Support
+from participation.models import Comment, Proposal, Support
 
 COUNTERS = ("support_count", "comment_count")
 
@@ -39,7 +39,7 @@ def _true_comment_count() -> ColumnElement[int]:
     return (
         select(func.count())
         .select_from(Comment)
-        .where(Comment.proposal_id == Proposal.id, Comment.state == CommentState.PUBLISHED)
+        .where(Comment.proposal_id == Proposal.id, Comment.is_published)
         .scalar_subquery()
     )
 
@@ -53,7 +53,7 @@ def _comparison() -> Select:
     )
     comments = (
         select(Comment.proposal_id, func.count().label("actual"))
-        .where(Comment.state == CommentState.PUBLISHED)
+        .where(Comment.is_published)
         .group_by(Comment.proposal_id)
         .subquery()
     )

@@ -77,9 +77,9 @@ from participation.models import (
     TallyEntry,
     User,
 )
-from participation.services import audit, budgeting
+from participation.services import audit, budgeting, consultations
 from participation.services.budgeting import pabulib
-from participation.services.errors import DomainError, NotFound
+from participation.services.errors import DomainError, NotAllowed, NotFound
 from participation.services.initiatives import STATUS_LABELS
 from participation.services.moderation import answers
 
@@ -439,7 +439,7 @@ def _results_batches(consultation: Consultation, audience: Audience) -> Iterator
         .outerjoin(Initiative, Initiative.proposal_id == Proposal.id)
         .where(
             Proposal.consultation_id == consultation.id,
-            Proposal.state == ProposalState.PUBLISHED,
+            Proposal.is_published,
         )
         .order_by(*ranking_order())
     )
@@ -474,7 +474,7 @@ def _proposals_batches(consultation: Consultation, audience: Audience) -> Iterat
         .order_by(Proposal.created_at.asc(), Proposal.id.asc())
     )
     if audience is Audience.PUBLIC:
-        statement = statement.where(Proposal.state == ProposalState.PUBLISHED)
+        statement = statement.where(Proposal.is_published)
     currency = consultation.currency
     for batch in _batches(statement):
         yield [(*row[:6], currency, *row[6:]) for row in batch]
@@ -501,9 +501,7 @@ def _comments_batches(consultation: Consultation, audience: Audience) -> Iterato
         .order_by(Comment.created_at.asc(), Comment.id.asc())
     )
     if audience is Audience.PUBLIC:
-        statement = statement.where(
-            Proposal.state == ProposalState.PUBLISHED, Comment.state == CommentState.PUBLISHED
-        )
+        statement = statement.where(Proposal.is_published, Comment.is_published)
     for batch in _batches(statement):
         yield [
             (*row[:4], "" if row[6] is CommentState.DELETED else row[4], *row[5:]) for row in batch
@@ -526,7 +524,7 @@ def _initiatives_batches(consultation: Consultation, audience: Audience) -> Iter
         .join(Proposal, Proposal.id == Initiative.proposal_id)
         .where(
             Initiative.consultation_id == consultation.id,
-            Proposal.state != ProposalState.HIDDEN,
+            ~Proposal.is_hidden,
         )
         .order_by(Initiative.id.asc())
     )
@@ -580,7 +578,7 @@ def _budget_results_batches(
         .join(Tally, Tally.id == TallyEntry.tally_id)
         .join(Proposal, Proposal.id == TallyEntry.proposal_id)
         .outerjoin(Category, Category.id == Proposal.category_id)
-        .where(Tally.consultation_id == consultation.id, Proposal.state != ProposalState.HIDDEN)
+        .where(Tally.consultation_id == consultation.id, ~Proposal.is_hidden)
         .order_by(
             TallyEntry.position.is_(None),
             TallyEntry.position.asc(),
@@ -661,6 +659,17 @@ def may_download(consultation: Consultation, kind: ExportKind | None, viewer: Us
     if _is_moderator(viewer):
         return True
     return (kind is None or kind in PUBLIC_KINDS) and consultation.has_published_results
+
+
+def get_downloadable(slug: str, kind: ExportKind | None, viewer: User | None) -> Consultation:
+    """The consultation, if this viewer may download `kind` of it (None: the pabulib file):
+    NotFound if they may not see it, NotAllowed (log in first, or 403) if not this file."""
+    consultation = consultations.get_visible(slug, viewer)
+    if may_download(consultation, kind, viewer):
+        return consultation
+    if kind is None or kind in PUBLIC_KINDS:
+        raise NotAllowed(_l("This file can be downloaded once the results are published."))
+    raise NotAllowed(_l("Only moderators can download this file."))
 
 
 def check_available(consultation: Consultation, kind: ExportKind | None) -> None:

@@ -26,9 +26,7 @@ from participation.models import (
     Initiative,
     InitiativeStatus,
     InitiativeUpdate,
-    Phase,
     Proposal,
-    ProposalState,
     Tally,
     TallyEntry,
     User,
@@ -131,14 +129,14 @@ def initiative_for(proposal: Proposal) -> Initiative | None:
 
 def promotion_problem(proposal: Proposal) -> str | None:
     """Why this proposal cannot become an initiative now, or None if it can."""
-    if proposal.state is not ProposalState.PUBLISHED:
+    if not proposal.is_published:
         return _l("A withdrawn or hidden proposal cannot become an initiative.")
     if not is_winner(proposal):
         return _l(
             "Only a winning proposal (selected in the results or accepted) "
             "can become an initiative."
         )
-    if proposal.consultation.phase not in (Phase.EVALUATING, Phase.CLOSED):
+    if not proposal.consultation.voting_has_ended:
         return _l("Proposals become initiatives once the consultation is evaluated or closed.")
     if initiative_for(proposal) is not None:
         return _l("This proposal is already an initiative.")
@@ -325,7 +323,7 @@ def search(query: InitiativeQuery) -> Pagination:
     statement = (
         db.select(Initiative)
         .join(Initiative.consultation)
-        .where(Consultation.phase != Phase.DRAFT)
+        .where(Consultation.is_public)
         .options(selectinload(Initiative.consultation), selectinload(Initiative.proposal))
     )
     if query.consultation_slug:
@@ -344,7 +342,7 @@ def consultations_with_initiatives() -> list[Consultation]:
         db.session.scalars(
             db.select(Consultation)
             .where(
-                Consultation.phase != Phase.DRAFT,
+                Consultation.is_public,
                 Consultation.id.in_(db.select(Initiative.consultation_id)),
             )
             .order_by(Consultation.title)
@@ -368,7 +366,7 @@ def can_promote_funded(consultation: Consultation, actor: User | None) -> bool:
         and actor.is_authenticated
         and actor.is_moderator
         and consultation.uses_ballots
-        and consultation.phase is Phase.CLOSED
+        and consultation.is_closed
     )
 
 
@@ -384,7 +382,7 @@ def promote_funded(
     if not consultation.uses_ballots:
         raise DomainError(_l("Only the projects of a budget consultation are promoted together."))
     db.session.refresh(consultation, with_for_update=True)
-    if consultation.phase is not Phase.CLOSED:
+    if not consultation.is_closed:
         raise DomainError(
             _l("The funded projects become initiatives once the consultation is closed.")
         )

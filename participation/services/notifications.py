@@ -169,7 +169,7 @@ def _notify_proposal_followers(event: Event) -> None:
 
 def notify_answer(proposal: Proposal, actor: User) -> None:
     """An answer tells the followers; taking an answer back (none) tells nobody."""
-    if proposal.answer is Answer.NONE:
+    if not proposal.has_answer:
         return
     _notify_proposal_followers(
         Event(

@@ -18,11 +18,8 @@ from sqlalchemy.orm import contains_eager
 from participation.extensions import db
 from participation.models import (
     Comment,
-    CommentState,
     Consultation,
-    Phase,
     Proposal,
-    ProposalState,
     User,
 )
 from participation.services.errors import NotFound
@@ -43,8 +40,8 @@ def _public_proposals(user: User) -> Select:
         .join(Proposal.consultation)
         .where(
             Proposal.author_id == user.id,
-            Proposal.state == ProposalState.PUBLISHED,
-            Consultation.phase != Phase.DRAFT,
+            Proposal.is_published,
+            Consultation.is_public,
         )
     )
 
@@ -56,9 +53,9 @@ def _public_comments(user: User) -> Select:
         .join(Proposal.consultation)
         .where(
             Comment.author_id == user.id,
-            Comment.state == CommentState.PUBLISHED,
-            Proposal.state == ProposalState.PUBLISHED,
-            Consultation.phase != Phase.DRAFT,
+            Comment.is_published,
+            Proposal.is_published,
+            Consultation.is_public,
         )
     )
 

@@ -21,7 +21,6 @@ from participation.models import (
     Answer,
     Category,
     Consultation,
-    Phase,
     Proposal,
     ProposalState,
     TallyEntry,
@@ -118,7 +117,7 @@ def _check(consultation: Consultation, text: ProposalText) -> Category | None:
 
 
 def _require_collecting(consultation: Consultation) -> None:
-    if consultation.phase is not Phase.COLLECTING:
+    if not consultation.accepts_proposals:
         raise DomainError(
             _l(
                 "Proposals can only be submitted or changed while the consultation "
@@ -133,13 +132,22 @@ def _require_citizen(actor: User | None) -> User:
     return actor
 
 
+def is_author(proposal: Proposal, actor: User | None) -> bool:
+    return bool(actor is not None and actor.is_authenticated and proposal.author_id == actor.id)
+
+
+def _require_author(proposal: Proposal, actor: User | None, not_author: str) -> None:
+    """Somebody else's proposal is never theirs to change, whatever its state."""
+    _require_citizen(actor)
+    if not is_author(proposal, actor):
+        raise NotAllowed(not_author)
+
+
 def _require_changeable_by(proposal: Proposal, actor: User | None, not_author: str) -> None:
     """Only the author changes a proposal, only while collecting, only while published."""
-    actor = _require_citizen(actor)
-    if proposal.author_id != actor.id:
-        raise NotAllowed(not_author)
+    _require_author(proposal, actor, not_author)
     _require_collecting(proposal.consultation)
-    if proposal.state is not ProposalState.PUBLISHED:
+    if not proposal.is_published:
         raise DomainError(_l("A withdrawn or hidden proposal can no longer be changed."))
 
 
@@ -163,12 +171,10 @@ def submit(consultation: Consultation, author: User, text: ProposalText) -> Prop
 
 
 def can_edit(proposal: Proposal, actor: User | None) -> bool:
-    return bool(
-        actor is not None
-        and actor.is_authenticated
-        and proposal.author_id == actor.id
-        and proposal.state is ProposalState.PUBLISHED
-        and proposal.consultation.phase is Phase.COLLECTING
+    return (
+        is_author(proposal, actor)
+        and proposal.is_published
+        and proposal.consultation.accepts_proposals
     )
 
 
@@ -196,17 +202,30 @@ def can_see(proposal: Proposal, viewer: User | None) -> bool:
 
     if not can_see_consultation(proposal.consultation, viewer):
         return False
-    if proposal.state is ProposalState.PUBLISHED:
+    if proposal.is_published:
         return True
     if viewer is None or not viewer.is_authenticated:
         return False
     return viewer.is_moderator or proposal.author_id == viewer.id
 
 
-def get_visible(proposal_id: int, viewer: User | None) -> Proposal:
+def get_visible(
+    proposal_id: int,
+    viewer: User | None,
+    *,
+    consultation: Consultation | None = None,
+    for_change: bool = False,
+) -> Proposal:
+    """The proposal if this viewer may see it (and it belongs to `consultation`, if given),
+    otherwise NotFound; `for_change`: only its author's, otherwise NotAllowed. Whether it can
+    still be changed (collecting, published) is can_edit's and the writers' to say."""
     proposal = db.session.get(Proposal, proposal_id)
     if proposal is None or not can_see(proposal, viewer):
         raise NotFound(_l("This proposal does not exist."))
+    if consultation is not None and proposal.consultation_id != consultation.id:
+        raise NotFound(_l("This proposal does not exist."))
+    if for_change:
+        _require_author(proposal, viewer, _l("Only the author can change a proposal."))
     return proposal
 
 
@@ -238,7 +257,7 @@ def search(consultation: Consultation, query: ProposalQuery) -> Pagination:
         db.select(Proposal)
         .where(
             Proposal.consultation_id == consultation.id,
-            Proposal.state == ProposalState.PUBLISHED,
+            Proposal.is_published,
         )
         .options(selectinload(Proposal.author), selectinload(Proposal.category))
     )

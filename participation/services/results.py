@@ -28,14 +28,11 @@ from participation.models import (
     AuditEvent,
     Consultation,
     Override,
-    Phase,
     Proposal,
-    ProposalState,
     User,
-    VotingMethod,
 )
-from participation.services import audit, budgeting
-from participation.services.errors import DomainError, NotAllowed, ValidationFailed
+from participation.services import audit, budgeting, consultations
+from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 MAX_RULE_VALUE = 1_000_000_000
 
@@ -84,7 +81,7 @@ class Visibility(enum.Enum):
 
 
 def uses_ranking(consultation: Consultation) -> bool:
-    return consultation.voting_method is VotingMethod.SUPPORT
+    return consultation.uses_supports
 
 
 def visibility(consultation: Consultation, viewer: User | None) -> Visibility | None:
@@ -92,9 +89,18 @@ def visibility(consultation: Consultation, viewer: User | None) -> Visibility | 
     if consultation.has_published_results:
         return Visibility.PUBLIC
     is_moderator = bool(viewer is not None and viewer.is_authenticated and viewer.is_moderator)
-    if is_moderator and consultation.phase in (Phase.EVALUATING, Phase.CLOSED):
+    if is_moderator and consultation.voting_has_ended:
         return Visibility.PREVIEW
     return None
+
+
+def get_visible(slug: str, viewer: User | None) -> tuple[Consultation, Visibility]:
+    """The consultation whose results page this viewer may see, and how; otherwise NotFound."""
+    consultation = consultations.get_visible(slug, viewer)
+    seen_as = visibility(consultation, viewer)
+    if seen_as is None:
+        raise NotFound(_l("This consultation has no results to show yet."))
+    return consultation, seen_as
 
 
 def can_select(consultation: Consultation, actor: User | None) -> bool:
@@ -103,7 +109,7 @@ def can_select(consultation: Consultation, actor: User | None) -> bool:
         and actor.is_authenticated
         and actor.is_moderator
         and uses_ranking(consultation)
-        and consultation.phase is Phase.EVALUATING
+        and consultation.is_evaluating
     )
 
 
@@ -113,7 +119,7 @@ def ranking(consultation: Consultation) -> list[RankedProposal]:
         db.select(Proposal)
         .where(
             Proposal.consultation_id == consultation.id,
-            Proposal.state == ProposalState.PUBLISHED,
+            Proposal.is_published,
         )
         .order_by(Proposal.support_count.desc(), Proposal.created_at.asc(), Proposal.id.asc())
         .options(selectinload(Proposal.author), selectinload(Proposal.category))
@@ -179,7 +185,7 @@ def _require_selecting(consultation: Consultation, actor: User | None) -> None:
         )
     # Lock the consultation, so a phase change cannot slip in between check and write.
     db.session.refresh(consultation, with_for_update=True)
-    if consultation.phase is not Phase.EVALUATING:
+    if not consultation.is_evaluating:
         raise DomainError(
             _l("Winners can only be chosen while the consultation is being evaluated.")
         )
@@ -228,7 +234,7 @@ def set_selected(
     """
     try:
         _require_selecting(proposal.consultation, moderator)
-        if proposal.state is not ProposalState.PUBLISHED:
+        if not proposal.is_published:
             raise DomainError(_l("Only published proposals can be chosen as winners."))
         if selected == proposal.selected:
             raise DomainError(

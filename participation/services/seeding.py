@@ -27,7 +27,6 @@ from participation.models import (
     BallotChoice,
     Category,
     Comment,
-    CommentState,
     Consultation,
     Initiative,
     InitiativeStatus,
@@ -378,7 +377,7 @@ def _tally(consultation: Consultation, entry: dict, users: dict[str, User], repo
             )
         consultation.phase = phase
         db.session.flush()
-    if consultation.phase is Phase.CLOSED and "initiatives_by" in entry:
+    if consultation.is_closed and "initiatives_by" in entry:
         created = initiatives.promote_funded(consultation, moderator, entry["initiatives_by"])
         report.created["initiatives"] += len(created)
 
@@ -392,7 +391,7 @@ def _recount() -> None:
     )
     comments = (
         db.select(db.func.count(Comment.id))
-        .where(Comment.proposal_id == Proposal.id, Comment.state == CommentState.PUBLISHED)
+        .where(Comment.proposal_id == Proposal.id, Comment.is_published)
         .scalar_subquery()
     )
     db.session.execute(db.update(Proposal).values(support_count=supports, comment_count=comments))

@@ -20,10 +20,8 @@ from participation.models import (
     Consultation,
     Phase,
     Proposal,
-    ProposalState,
     Support,
     User,
-    VotingMethod,
 )
 from participation.services import accounts
 from participation.services.errors import DomainError, NotAllowed
@@ -55,7 +53,7 @@ class SupportState:
 
 
 def is_open_for_supports(consultation: Consultation) -> bool:
-    return consultation.voting_method is VotingMethod.SUPPORT and consultation.phase is Phase.VOTING
+    return consultation.uses_supports and consultation.is_voting
 
 
 def _require_citizen(user: User | None) -> User:
@@ -67,11 +65,11 @@ def _require_citizen(user: User | None) -> User:
 
 
 def _require_voting(consultation: Consultation, closed: LazyString) -> None:
-    if consultation.voting_method is not VotingMethod.SUPPORT:
+    if not consultation.uses_supports:
         raise DomainError(
             _l("In this consultation you vote with a budget ballot, not with supports.")
         )
-    if consultation.phase is not Phase.VOTING:
+    if not consultation.is_voting:
         raise DomainError(closed)
 
 
@@ -131,7 +129,7 @@ def support(proposal: Proposal, user: User | None) -> SupportState:
     user = _require_citizen(user)
     consultation = proposal.consultation
     _require_voting(consultation, NOT_VOTING)
-    if proposal.state is not ProposalState.PUBLISHED:
+    if not proposal.is_published:
         raise DomainError(_l("A withdrawn or hidden proposal cannot be supported."))
     proposal_id, consultation_id, user_id = proposal.id, consultation.id, user.id
     cap = consultation.max_supports

@@ -27,7 +27,6 @@ from participation.models import (
     Ballot,
     BallotChoice,
     Consultation,
-    Phase,
     Proposal,
     TallyRule,
     User,
@@ -98,8 +97,23 @@ def rule_explanation(consultation: Consultation) -> list[str]:
     return paragraphs
 
 
+def require_ballots(consultation: Consultation) -> None:
+    """Only a budget consultation has a ballot (and ballot codes to look up)."""
+    if not consultation.uses_ballots:
+        raise NotFound(_l("This consultation has no budget ballot."))
+
+
+def get_consultation(slug: str, viewer: User | None) -> Consultation:
+    """The budget consultation this viewer may see, otherwise NotFound."""
+    from participation.services import consultations
+
+    consultation = consultations.get_visible(slug, viewer)
+    require_ballots(consultation)
+    return consultation
+
+
 def is_open_for_ballots(consultation: Consultation) -> bool:
-    return consultation.uses_ballots and consultation.phase is Phase.VOTING
+    return consultation.uses_ballots and consultation.is_voting
 
 
 # The projects on the ballot and what a set of choices adds up to
@@ -275,7 +289,7 @@ def _require_voting(consultation: Consultation) -> None:
         raise DomainError(
             _l("In this consultation you vote by supporting proposals, not with a ballot.")
         )
-    if consultation.phase is not Phase.VOTING:
+    if not consultation.is_voting:
         raise DomainError(NOT_VOTING)
 
 
@@ -428,7 +442,7 @@ def own_content(consultation: Consultation, user: User | None, with_outcome: boo
 
 def is_over(consultation: Consultation) -> bool:
     """Voting has ended: ballots can be looked up by their code from now on."""
-    return consultation.uses_ballots and consultation.phase in (Phase.EVALUATING, Phase.CLOSED)
+    return consultation.uses_ballots and consultation.voting_has_ended
 
 
 def find_by_code(consultation: Consultation, text: str | None) -> Ballot:

@@ -32,7 +32,6 @@ from participation.models import (
     BallotChoice,
     Consultation,
     Override,
-    Phase,
     Proposal,
     Tally,
     TallyEntry,
@@ -141,11 +140,7 @@ def _is_moderator(actor: User | None) -> bool:
 
 
 def can_compute(consultation: Consultation, actor: User | None) -> bool:
-    return (
-        _is_moderator(actor)
-        and consultation.uses_ballots
-        and consultation.phase is Phase.EVALUATING
-    )
+    return _is_moderator(actor) and consultation.uses_ballots and consultation.is_evaluating
 
 
 def _require_evaluating(consultation: Consultation, actor: User | None, what) -> None:
@@ -155,7 +150,7 @@ def _require_evaluating(consultation: Consultation, actor: User | None, what) ->
         raise DomainError(_l("This consultation is decided by supports, not by budget ballots."))
     # Lock the consultation, so a phase change cannot slip in between check and write.
     db.session.refresh(consultation, with_for_update=True)
-    if consultation.phase is not Phase.EVALUATING:
+    if not consultation.is_evaluating:
         raise DomainError(what)
 
 

@@ -94,7 +94,7 @@ def _check(settings: ConsultationSettings, consultation: Consultation | None) ->
         errors["budget"] = _l("A consultation that votes on a budget needs a budget.")
     if (
         consultation is not None
-        and consultation.phase is not Phase.DRAFT
+        and consultation.is_public
         and settings.voting_method is not consultation.voting_method
     ):
         errors["voting_method"] = _l("The voting method can only be changed while in draft.")
@@ -107,7 +107,7 @@ def _check(settings: ConsultationSettings, consultation: Consultation | None) ->
             )
     if (
         consultation is not None
-        and consultation.phase not in (Phase.DRAFT, Phase.COLLECTING)
+        and not consultation.is_before_voting
         and settings.max_supports != consultation.max_supports
     ):
         errors["max_supports"] = _l(
@@ -165,10 +165,10 @@ def _check_ballot(
                 "min_approvals",
                 _l("A minimum number of approvals only applies to the budget voting method."),
             )
-    if consultation is None or consultation.phase in (Phase.DRAFT, Phase.COLLECTING):
+    if consultation is None or consultation.is_before_voting:
         return
     frozen = list(BALLOT_SETTINGS)
-    if consultation.voting_method is VotingMethod.BUDGET:
+    if consultation.uses_ballots:
         frozen.append("budget")  # the ballots already cast were filled in within it
     for name in frozen:
         if getattr(settings, name) != getattr(consultation, name):
@@ -253,7 +253,7 @@ def list_visible(viewer: User | None) -> list[Consultation]:
     """Open consultations first (collecting, voting), then the rest; drafts for moderators only."""
     query = db.select(Consultation)
     if not (viewer is not None and viewer.is_authenticated and viewer.is_moderator):
-        query = query.where(Consultation.phase != Phase.DRAFT)
+        query = query.where(Consultation.is_public)
     consultations = list(db.session.scalars(query.order_by(Consultation.created_at.desc())))
     open_first = {Phase.COLLECTING: 0, Phase.VOTING: 1, Phase.DRAFT: 2, Phase.EVALUATING: 3}
     return sorted(consultations, key=lambda c: open_first.get(c.phase, 4))

@@ -20,7 +20,7 @@ from flask_babel import ngettext, to_user_timezone
 
 from participation import formatting
 from participation.extensions import db
-from participation.models import Consultation, Initiative, Phase, User, VotingMethod
+from participation.models import Consultation, Initiative, Phase, User
 from participation.services import budgeting, votes
 from participation.services.budgeting import ballots
 from participation.services.consultations.phases import phase_label
@@ -104,9 +104,9 @@ def _reader(consultation: Consultation, viewer: User | None) -> _Reader:
         return _Reader(logged_in=False)
     if not viewer.is_confirmed:
         return _Reader(logged_in=True, confirmed=False)  # cannot have supported or voted
-    if consultation.phase in (Phase.DRAFT, Phase.COLLECTING):
+    if consultation.is_before_voting:
         return _Reader(logged_in=True)  # nobody has voted yet
-    if consultation.voting_method is VotingMethod.BUDGET:
+    if consultation.uses_ballots:
         ballot = ballots.get_ballot(consultation, viewer)
         return _Reader(logged_in=True, has_ballot=ballot is not None)
     return _Reader(logged_in=True, supports=len(votes.supported_ids(consultation, viewer)))
@@ -146,7 +146,7 @@ def _collecting(consultation: Consultation, reader: _Reader) -> _Parts:
         ]
     else:
         can_do = [_("Submit your own proposal and comment on the proposals of others.")]
-    if consultation.voting_method is VotingMethod.BUDGET:
+    if consultation.uses_ballots:
         limit = consultation.ballot_limit
         if limit is None:
             can_do.append(
@@ -187,7 +187,7 @@ def _collecting(consultation: Consultation, reader: _Reader) -> _Parts:
 
 def _voting(consultation: Consultation, reader: _Reader) -> _Parts:
     summary = _("Voting is open. The proposals can no longer be changed.")
-    if consultation.voting_method is VotingMethod.BUDGET:
+    if consultation.uses_ballots:
         link = (
             _ballot_link(reader)
             if reader.confirmed
@@ -284,7 +284,7 @@ def _cap_sentence(cap: int) -> str:
 
 def _evaluating(consultation: Consultation, reader: _Reader) -> _Parts:
     can_do = [_("You can still read the proposals and comment on them.")]
-    if consultation.voting_method is VotingMethod.BUDGET:
+    if consultation.uses_ballots:
         if reader.has_ballot:
             can_do.append(_("Your ballot is being counted; it can no longer be changed."))
         can_do.append(
@@ -319,7 +319,7 @@ def _closed(consultation: Consultation, reader: _Reader) -> _Parts:
     can_do: list[str] = []
     links: list[Link] = []
     if consultation.results_published_at is not None:
-        if consultation.voting_method is VotingMethod.BUDGET:
+        if consultation.uses_ballots:
             can_do.append(_("The results are published: see which projects are funded."))
         else:
             can_do.append(_("The results are published: see which proposals won."))

@@ -16,9 +16,7 @@ from participation.models import (
     Consultation,
     Phase,
     Proposal,
-    ProposalState,
     User,
-    VotingMethod,
 )
 from participation.models.base import utcnow
 from participation.services import audit, budgeting, notifications
@@ -114,12 +112,12 @@ def _check_ready_for_voting(consultation: Consultation) -> None:
         .select_from(Proposal)
         .where(
             Proposal.consultation_id == consultation.id,
-            Proposal.state == ProposalState.PUBLISHED,
+            Proposal.is_published,
         )
     )
     if not published:
         raise DomainError(_l("Voting cannot open before at least one proposal is published."))
-    if consultation.voting_method is VotingMethod.BUDGET and not consultation.budget:
+    if consultation.uses_ballots and not consultation.budget:
         raise DomainError(_l("Voting on a budget cannot open before the budget is set."))
 
 

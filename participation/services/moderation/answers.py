@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from participation.extensions import db
-from participation.models import Answer, Phase, Proposal, User
+from participation.models import Answer, Proposal, User
 from participation.models.base import utcnow
 from participation.services import audit, notifications
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
@@ -28,7 +28,7 @@ def check_answerable(proposal: Proposal, moderator: User | None) -> None:
     """Refuse as answer_proposal() would, before the moderator fills in the form."""
     if moderator is None or not moderator.is_authenticated or not moderator.is_moderator:
         raise NotAllowed(_l("Only moderators can answer proposals."))
-    if proposal.consultation.phase is Phase.DRAFT:
+    if not proposal.consultation.is_public:
         raise DomainError(_l("Proposals cannot be answered while the consultation is a draft."))
     if not proposal.is_published:
         raise DomainError(_l("Only a published proposal can be answered."))
@@ -62,7 +62,7 @@ def answer_proposal(proposal: Proposal, moderator: User, answer: Answer, text: s
     previous, previous_text = proposal.answer, proposal.answer_text
     proposal.answer = answer
     proposal.answer_text = text or None
-    proposal.answered_at = utcnow() if answer is not Answer.NONE else None
+    proposal.answered_at = utcnow() if proposal.has_answer else None
     audit.record(
         actor=moderator,
         action="proposal.answered",

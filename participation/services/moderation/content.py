@@ -201,7 +201,7 @@ def _open_subjects(consultation: Consultation | None) -> Select:
             func.min(Report.created_at).label("first_at"),
             func.min(Report.id).label("first_id"),
         )
-        .where(Report.state == ReportState.OPEN)
+        .where(Report.is_open)
         .group_by(Report.proposal_id, Report.comment_id)
     )
     if consultation is not None:
@@ -225,7 +225,7 @@ class _ReportQueue(Pagination):
         reports = db.session.scalars(
             db.select(Report)
             .where(
-                Report.state == ReportState.OPEN,
+                Report.is_open,
                 or_(Report.proposal_id.in_(proposal_ids), Report.comment_id.in_(comment_ids)),
             )
             .options(
@@ -280,7 +280,7 @@ def open_reports_for(viewer: User | None) -> int:
 
 def open_report_count(consultation: Consultation | None = None) -> int:
     """Reports waiting for a moderator, in one consultation or (None) in all of them."""
-    statement = db.select(func.count()).select_from(Report).where(Report.state == ReportState.OPEN)
+    statement = db.select(func.count()).select_from(Report).where(Report.is_open)
     if consultation is not None:
         statement = statement.where(Report.consultation_id == consultation.id)
     return db.session.scalar(statement)
@@ -296,7 +296,7 @@ def get_report(report_id: int) -> Report:
 def _resolve_reports(subject_filter, moderator: User, state: ReportState) -> int:
     result = db.session.execute(
         update(Report)
-        .where(subject_filter, Report.state == ReportState.OPEN)
+        .where(subject_filter, Report.is_open)
         .values(state=state, resolved_at=utcnow(), resolved_by_id=moderator.id)
         .execution_options(synchronize_session=False)
     )
@@ -307,7 +307,7 @@ def dismiss_report(report: Report, moderator: User) -> int:
     """The content stays. Every open report of the same subject is dismissed with this one,
     since the moderators judged the content, not the single report; returns how many."""
     moderator = _require_moderator(moderator)
-    if report.state is not ReportState.OPEN:
+    if not report.is_open:
         raise DomainError(_l("This report has already been handled."))
     subject_filter = _same_subject(report.proposal, report.comment)
     dismissed = _resolve_reports(subject_filter, moderator, ReportState.DISMISSED)
@@ -435,13 +435,6 @@ def hide_comment(comment: Comment, moderator: User, reason: str) -> Comment:
 def restore_comment(comment: Comment, moderator: User) -> Comment:
     moderator = _require_moderator(moderator)
     _set_hidden(comment, moderator, None, _l("Only a hidden comment can be restored."))
-    return comment
-
-
-def get_comment(comment_id: int) -> Comment:
-    comment = db.session.get(Comment, comment_id)
-    if comment is None:
-        raise NotFound(_l("This comment does not exist."))
     return comment
 
 
