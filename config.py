@@ -103,6 +103,11 @@ class Config:
     ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", "65536"))
     ARGON2_PARALLELISM = int(os.environ.get("ARGON2_PARALLELISM", "4"))
 
+    # Operational logs (participation.logs): "text" lines, or one JSON object per line ("json"),
+    # for a log collector; the level is one of Python's (DEBUG, INFO, WARNING …).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
     PROPOSALS_PER_PAGE = int(os.environ.get("PROPOSALS_PER_PAGE", "12"))
     SEEDS_DIR = os.environ.get("SEEDS_DIR", os.path.join(os.path.dirname(__file__), "seeds"))
 
@@ -113,6 +118,7 @@ class DevelopmentConfig(Config):
 
 
 class ProductionConfig(Config):
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

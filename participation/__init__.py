@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -12,7 +11,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from config import CONFIGS, ProductionConfig
-from participation import formatting
+from participation import formatting, logs
 from participation.blueprints import limits
 from participation.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
@@ -48,8 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     app.after_request(_security_headers)
     _deliver_mail_in_process(app)
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO)
+    logs.configure(app)
     return app
 
 
