@@ -11,11 +11,12 @@ development and testing, one JSON object per line in production (LOG_FORMAT), at
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import sys
 from typing import IO, Any, Protocol
 
-from flask import Flask
+from flask import Flask, request
 from flask.logging import default_handler
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import inspect
@@ -83,7 +84,14 @@ def configure(app: Flask, stream: IO[str] | None = None) -> logging.Logger:
         logger.addHandler(handler)
     if not app.testing:
         _configure_root(handler.formatter, level, stream)
+    app.log_exception = functools.partial(_log_exception, app)
     return logger
+
+
+def _log_exception(app: Flask, exc_info) -> None:
+    """Flask's line for an error in a view, naming the endpoint where Flask names the path: a
+    path may hold a token (a confirmation or reset link)."""
+    app.logger.error("Exception on %s [%s]", request.endpoint, request.method, exc_info=exc_info)
 
 
 def _configure_root(line_format: logging.Formatter, level: int, stream: IO[str] | None) -> None:
