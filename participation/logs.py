@@ -14,13 +14,14 @@ import enum
 import functools
 import logging
 import sys
+import traceback
 from typing import IO, Any, Protocol
 
 from flask import Flask, request
 from flask.logging import default_handler
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import inspect
-from sqlalchemy.exc import NoInspectionAvailable
+from sqlalchemy.exc import DBAPIError, NoInspectionAvailable
 
 ROOT_LOGGER = "participation"
 FORMATS = ("text", "json")
@@ -90,8 +91,19 @@ def configure(app: Flask, stream: IO[str] | None = None) -> logging.Logger:
 
 def _log_exception(app: Flask, exc_info) -> None:
     """Flask's line for an error in a view, naming the endpoint where Flask names the path: a
-    path may hold a token (a confirmation or reset link)."""
-    app.logger.error("Exception on %s [%s]", request.endpoint, request.method, exc_info=exc_info)
+    path may hold a token (a confirmation or reset link).
+
+    A database error is told by its kind and where it happened, without its text: the
+    database's own message may quote the row (PostgreSQL: `Key (email)=(…) already exists`).
+    """
+    where = f"Exception on {request.endpoint} [{request.method}]"
+    error = exc_info[1]
+    if isinstance(error, DBAPIError):
+        frames = "".join(traceback.format_tb(exc_info[2]))
+        kind = f"{type(error).__name__} ({type(error.orig).__name__})"
+        app.logger.error("%s: %s\nTraceback (most recent call last):\n%s", where, kind, frames)
+        return
+    app.logger.error("%s", where, exc_info=exc_info)
 
 
 def _configure_root(line_format: logging.Formatter, level: int, stream: IO[str] | None) -> None:

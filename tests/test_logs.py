@@ -1080,12 +1080,30 @@ def test_an_error_in_a_view_is_logged_by_its_endpoint_not_its_path(reconfigured)
     assert "s3cr3t" not in stream.getvalue()
 
 
-def test_a_database_error_leaves_the_values_out_of_its_text(factory, ctx):
-    """Its traceback is logged when it breaks a view: an address in it would be in the log."""
+def test_a_database_error_leaves_the_statements_values_out_of_its_text(factory, ctx):
     factory.user(email="anna@example.org")
     db.session.add(User(email="anna@example.org", display_name="A", password_hash="-"))
 
     with pytest.raises(IntegrityError) as refused:
         db.session.flush()
 
-    assert "anna@example.org" not in str(refused.value)
+    assert "[SQL parameters hidden" in str(refused.value)
+
+
+def test_an_error_of_the_database_in_a_view_is_logged_without_its_text(reconfigured):
+    """The database's own message may quote the row, an address among its values."""
+    stream = io.StringIO()
+    app = _bare_app(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+    logs.configure(app, stream)
+    quoting = Exception("DETAIL: Key (email)=(anna@example.org) already exists.")
+
+    @app.post("/account/settings/email")
+    def request_email_change():
+        raise IntegrityError("UPDATE users SET email=…", None, quoting, hide_parameters=True)
+
+    assert app.test_client().post("/account/settings/email").status_code == 500
+
+    written = stream.getvalue()
+    assert "Exception on request_email_change [POST]: IntegrityError (Exception)" in written
+    assert "request_email_change" in written.split("Traceback", 1)[1]  # where it happened
+    assert "anna@example.org" not in written
