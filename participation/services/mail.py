@@ -391,8 +391,8 @@ def _deliver_until_stopped(app: Flask, every: float, stop: threading.Event) -> N
                     send_due(backend)
                 except Exception as error:  # a locked SQLite file, say: the next round tries
                     db.session.rollback()
-                    # The kind of error only: a database error's text quotes the statement's
-                    # values, the recipients' addresses among them.
+                    # The kind of error only: a database error's text may quote a row, with a
+                    # recipient's address.
                     log.error("mail.sender_failed error=%s", type(error).__name__)
                 finally:
                     db.session.remove()
