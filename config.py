@@ -32,7 +32,9 @@ DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = database_url("sqlite:///participation.db")
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # A database error's text leaves out the statement's values (addresses, ballot codes …), so
+    # that the traceback of an error in a view logs none of them (participation.logs).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     SQLALCHEMY_RECORD_QUERIES = False
 
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "de")
@@ -103,6 +105,11 @@ class Config:
     ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", "65536"))
     ARGON2_PARALLELISM = int(os.environ.get("ARGON2_PARALLELISM", "4"))
 
+    # Operational logs (participation.logs): "text" lines, or one JSON object per line ("json"),
+    # for a log collector; the level is one of Python's (DEBUG, INFO, WARNING …).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
     PROPOSALS_PER_PAGE = int(os.environ.get("PROPOSALS_PER_PAGE", "12"))
     SEEDS_DIR = os.environ.get("SEEDS_DIR", os.path.join(os.path.dirname(__file__), "seeds"))
 
@@ -113,6 +120,7 @@ class DevelopmentConfig(Config):
 
 
 class ProductionConfig(Config):
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

@@ -5,14 +5,13 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
 from flask import Flask
 
 from config import CONFIGS, ProductionConfig
-from participation import blueprints, extensions, i18n, security, templating
+from participation import blueprints, extensions, i18n, logs, security, templating
 from participation.blueprints import accounts, limits
 from participation.cli import register_commands
 from participation.services import mail
@@ -37,8 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.install(app)  # response headers
     register_commands(app)  # flask seed, users, mail, pb, doctor …
     mail.deliver_in_process(app)  # development only: the outbox without `flask mail send`
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO)
+    logs.configure(app)  # operational logs: text in development, JSON lines in production
     return app
 
 

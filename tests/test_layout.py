@@ -20,7 +20,7 @@ SERVICE_ONLY = {"audit", "counters", "errors", "limits", "mail", "markup", "seed
 # Template folders shared by every area.
 SHARED_TEMPLATES = {"macros", "mail"}
 # Tests of the application as a whole rather than of one area.
-WHOLE_APP_TESTS = {"cli", "config", "i18n", "layout", "migrations", "smoke", "templates"}
+WHOLE_APP_TESTS = {"cli", "config", "i18n", "layout", "logs", "migrations", "smoke", "templates"}
 
 
 def _names(folder: Path) -> set[str]:

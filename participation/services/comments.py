@@ -8,6 +8,7 @@ moderation), with an atomic SQL update in the transaction that changes the comme
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -16,9 +17,12 @@ from sqlalchemy import update
 from sqlalchemy.orm import joinedload
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import Comment, CommentState, Proposal, User
 from participation.services import accounts, notifications
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_LENGTH = 5000
 EDIT_MINUTES = 15
@@ -173,6 +177,14 @@ def add(
     except Exception:
         db.session.rollback()
         raise
+    operation(
+        log,
+        "comment.replied" if parent_id is not None else "comment.added",
+        actor=author,
+        subject=comment,
+        proposal=proposal,
+        parent=parent_id,
+    )
     return comment
 
 
@@ -188,6 +200,7 @@ def edit(
     except Exception:
         db.session.rollback()
         raise
+    operation(log, "comment.edited", actor=actor, subject=comment)
     return comment
 
 
@@ -203,6 +216,7 @@ def delete(comment: Comment, actor: User | None) -> Comment:
     except Exception:
         db.session.rollback()
         raise
+    operation(log, "comment.deleted", actor=actor, subject=comment)
     return comment
 
 

@@ -7,13 +7,17 @@ finds (and repairs) any difference that slipped in anyway, for example from a ma
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import Comment, Proposal, Support
+
+log = logging.getLogger(__name__)
 
 COUNTERS = ("support_count", "comment_count")
 
@@ -122,4 +126,5 @@ def check_counters(repair: bool = False) -> list[CounterDifference]:
             .execution_options(synchronize_session=False)
         )
     db.session.commit()
+    operation(log, "counters.repaired", actor=None, subject=None, count=len(differences))
     return differences

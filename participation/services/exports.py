@@ -49,6 +49,7 @@ from __future__ import annotations
 import csv
 import enum
 import io
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -62,6 +63,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, ColumnElement, Select, cast, select
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import (
     Ballot,
     BallotChoice,
@@ -82,6 +84,8 @@ from participation.services.budgeting import pabulib
 from participation.services.errors import DomainError, NotAllowed, NotFound
 from participation.services.initiatives import STATUS_LABELS
 from participation.services.moderation import answers
+
+log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 DELETED_AUTHOR = "deleted participant"
@@ -724,6 +728,14 @@ def export(
     )
     chunks = rows(kind, consultation, dialect, audience=audience)
     db.session.commit()
+    operation(
+        log,
+        f"export.{kind.value}",
+        actor=actor,
+        subject=consultation,
+        dialect=dialect,
+        audience=audience,
+    )
     return (chunk.encode("utf-8") for chunk in chunks)
 
 
@@ -740,4 +752,5 @@ def export_pabulib(
     _record(consultation, "export.pabulib", actor, via)
     text = pabulib.export_text(consultation)
     db.session.commit()
+    operation(log, "export.pabulib", actor=actor, subject=consultation)
     return iter([text.encode("utf-8")])

@@ -7,16 +7,25 @@ subject (a unique constraint), so following twice, even at the same moment, is o
 
 from __future__ import annotations
 
+import logging
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import Consultation, Follow, Proposal, User
 from participation.models.base import utcnow
 from participation.services.errors import NotAllowed
 
+log = logging.getLogger(__name__)
+
 Subject = Proposal | Consultation
+
+
+def _kind(subject: Subject) -> str:
+    return "proposal" if isinstance(subject, Proposal) else "consultation"
 
 
 def _column(subject: Subject):
@@ -58,6 +67,7 @@ def follow(user: User | None, subject: Subject) -> bool:
     user = _require_follower(user)
     _insert(user.id, subject)
     db.session.commit()
+    operation(log, f"{_kind(subject)}.followed", actor=user, subject=subject)
     return True
 
 
@@ -70,6 +80,7 @@ def unfollow(user: User | None, subject: Subject) -> bool:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
+    operation(log, f"{_kind(subject)}.unfollowed", actor=user, subject=subject)
     return False
 
 

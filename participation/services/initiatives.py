@@ -11,6 +11,7 @@ a progress update that marks the initiative completed without a progress sets it
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import (
     Answer,
     Consultation,
@@ -33,6 +35,8 @@ from participation.models import (
 )
 from participation.services import audit, notifications
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
 
 MAX_BUDGET = 2_000_000_000
 MAX_TITLE_LENGTH = 160
@@ -182,7 +186,12 @@ def promote(
     _record(initiative, moderator, "initiative.created", _snapshot(initiative))
     notifications.notify_promoted(initiative, moderator)
     db.session.commit()
+    _log_created(initiative, moderator, proposal)
     return initiative
+
+
+def _log_created(initiative: Initiative, moderator: User, proposal: Proposal | int) -> None:
+    operation(log, "initiative.created", actor=moderator, subject=initiative, proposal=proposal)
 
 
 def _record(initiative: Initiative, moderator: User, action: str, details: dict) -> None:
@@ -238,6 +247,7 @@ def update_initiative(
         },
     )
     db.session.commit()
+    operation(log, "initiative.edited", actor=moderator, subject=initiative)
     return initiative
 
 
@@ -299,6 +309,7 @@ def post_update(
     )
     notifications.notify_initiative_update(update, moderator)
     db.session.commit()
+    operation(log, "initiative.update_posted", actor=moderator, subject=initiative, update=update)
     return update
 
 
@@ -427,8 +438,11 @@ def promote_funded(
         raise DomainError(
             _l("Some of these projects became initiatives meanwhile; please try again.")
         ) from error
+    proposal_ids = [initiative.proposal_id for initiative in created]
     for initiative in created:
         _record(initiative, moderator, "initiative.created", _snapshot(initiative))
         notifications.notify_promoted(initiative, moderator)
     db.session.commit()
+    for initiative, proposal_id in zip(created, proposal_ids, strict=True):
+        _log_created(initiative, moderator, proposal_id)
     return created

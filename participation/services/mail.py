@@ -42,8 +42,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import OutboxMail
 from participation.models.base import utcnow
+
+log = logging.getLogger(__name__)
 
 CONFIRM_EMAIL = "confirm_email"
 RESET_PASSWORD = "reset_password"
@@ -303,17 +306,31 @@ def send_due(backend: Backend, *, now: datetime | None = None) -> SendReport:
     moment = now or utcnow()
     while (mail := _claim_next(moment)) is not None:
         mail.attempts += 1
+        mail_id, user_id, attempts = mail.id, mail.user_id, mail.attempts
         try:
             backend.send(build_message(mail, sender, utcnow()))
         except Exception as error:  # whatever went wrong, the next mails still go out
             mail.last_error = f"{type(error).__name__}: {error}"[:MAX_ERROR_LENGTH]
             mail.next_attempt_at = moment + retry_delay(mail.attempts)
             report.failed += 1
+            action, level = "mail.failed", logging.WARNING
         else:
             mail.sent_at = utcnow()
             mail.last_error = None
             report.sent += 1
+            action, level = "mail.sent", logging.INFO
         db.session.commit()
+        # By ids only: the recipient's address, and the error (which may name it), stay on the
+        # row for the administrator.
+        operation(
+            log,
+            action,
+            actor=None,
+            subject=mail_id,
+            user=user_id,
+            attempts=attempts,
+            level=level,
+        )
     db.session.rollback()  # ends the transaction of the last (empty) claim
     return report
 
@@ -331,6 +348,8 @@ def purge_sent(*, now: datetime | None = None) -> int:
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
+    if deleted:  # `flask mail send --every` purges every round
+        operation(log, "mail.purged", actor=None, subject=None, count=deleted)
     return deleted
 
 
@@ -352,8 +371,6 @@ def outbox_state() -> OutboxState:
 
 # Delivering from the web server itself (development)
 
-log = logging.getLogger(__name__)
-
 
 @dataclass
 class _Sender:
@@ -372,9 +389,11 @@ def _deliver_until_stopped(app: Flask, every: float, stop: threading.Event) -> N
             while True:
                 try:
                     send_due(backend)
-                except Exception:  # a locked SQLite file, say: the next round tries again
+                except Exception as error:  # a locked SQLite file, say: the next round tries
                     db.session.rollback()
-                    log.exception("mail.sender_failed")
+                    # The kind of error only: a database error's text may quote a row, with a
+                    # recipient's address.
+                    log.error("mail.sender_failed error=%s", type(error).__name__)
                 finally:
                     db.session.remove()
                 if stop.wait(every):

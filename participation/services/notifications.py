@@ -19,6 +19,7 @@ of RFC 8058, so mail programs offer the same). Mails go to confirmed addresses o
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from sqlalchemy import Select, String, and_, case, func, literal, select, union_
 from sqlalchemy.orm import selectinload
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import (
     Answer,
     Comment,
@@ -55,6 +57,8 @@ from participation.models import (
 from participation.models.base import utcnow
 from participation.services import mail
 from participation.services.errors import InvalidLink, NotAllowed, NotFound
+
+log = logging.getLogger(__name__)
 
 DEFAULT_EMAIL_FREQUENCY = EmailFrequency.NONE
 NOTIFICATION_MAIL = "notification"
@@ -498,6 +502,7 @@ def send_digests(now: datetime | None = None) -> int:
             )
             queued += 1
     db.session.commit()
+    operation(log, "digests.queued", actor=None, subject=None, count=queued)
     return queued
 
 
@@ -539,13 +544,21 @@ def _settings_of(user: User) -> NotificationSettings:
     return settings
 
 
-def set_email_frequency(user: User, frequency: EmailFrequency) -> None:
-    """Save the choice; a daily digest starts with what comes after it."""
+def _set_frequency(user: User, frequency: EmailFrequency) -> None:
+    """A daily digest starts with what comes after the choice; the caller commits."""
     settings = _settings_of(user)
     if settings.email_frequency is not frequency:
         settings.email_frequency = frequency
         settings.changed_at = utcnow()
+
+
+def set_email_frequency(user: User, frequency: EmailFrequency) -> None:
+    """Save the choice; a daily digest starts with what comes after it."""
+    _set_frequency(user, frequency)
     db.session.commit()
+    operation(
+        log, "notification_settings.changed", actor=user, subject=user, email_frequency=frequency
+    )
 
 
 def mails_on_report(user: User) -> bool:
@@ -559,6 +572,7 @@ def set_mails_on_report(user: User, wanted: bool) -> None:
         raise NotAllowed(_l("Only moderators get mails about reports."))
     _settings_of(user).mail_on_report = wanted
     db.session.commit()
+    operation(log, "notification_settings.changed", actor=user, subject=user, mail_on_report=wanted)
 
 
 def mail_moderators_about(report: Report, reason: LazyString) -> int:
@@ -622,7 +636,9 @@ def unsubscribe(token: str) -> User:
     the link; doing it again is harmless."""
     user = account_for_unsubscribe(token)
     _settings_of(user).mail_on_report = False
-    set_email_frequency(user, EmailFrequency.NONE)
+    _set_frequency(user, EmailFrequency.NONE)
+    db.session.commit()
+    operation(log, "notifications.unsubscribed", actor=None, subject=user)
     return user
 
 
@@ -670,6 +686,7 @@ def mark_read(user: User, notification_id: int) -> Notification:
     if notification.read_at is None:
         notification.read_at = utcnow()
         db.session.commit()
+        operation(log, "notification.read", actor=user, subject=notification)
     return notification
 
 
@@ -682,4 +699,5 @@ def mark_all_read(user: User) -> int:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
+    operation(log, "notifications.read", actor=user, subject=user, count=result.rowcount)
     return result.rowcount

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from sqlalchemy import Select, func, or_
 from sqlalchemy.orm import selectinload
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import (
     Answer,
     Category,
@@ -28,6 +30,8 @@ from participation.models import (
 )
 from participation.services import accounts, follows
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
 
 MAX_TITLE_LENGTH = 160
 MAX_BODY_LENGTH = 20_000
@@ -167,6 +171,7 @@ def submit(consultation: Consultation, author: User, text: ProposalText) -> Prop
     db.session.flush()
     follows.follow_own(proposal)
     db.session.commit()
+    operation(log, "proposal.submitted", actor=author, subject=proposal, consultation=consultation)
     return proposal
 
 
@@ -186,6 +191,7 @@ def edit(proposal: Proposal, actor: User, text: ProposalText) -> Proposal:
     proposal.category = category
     proposal.estimated_cost = text.estimated_cost
     db.session.commit()
+    operation(log, "proposal.edited", actor=actor, subject=proposal)
     return proposal
 
 
@@ -193,6 +199,7 @@ def withdraw(proposal: Proposal, actor: User) -> Proposal:
     _require_changeable_by(proposal, actor, _l("Only the author can withdraw a proposal."))
     proposal.state = ProposalState.WITHDRAWN
     db.session.commit()
+    operation(log, "proposal.withdrawn", actor=actor, subject=proposal)
     return proposal
 
 

@@ -17,6 +17,7 @@ here refuses them, and the results page shows a notice instead.
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -24,6 +25,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import (
     AuditEvent,
     Consultation,
@@ -33,6 +35,8 @@ from participation.models import (
 )
 from participation.services import audit, budgeting, consultations
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
 
 MAX_RULE_VALUE = 1_000_000_000
 
@@ -221,6 +225,15 @@ def select_winners(
     except DomainError:
         db.session.rollback()
         raise
+    operation(
+        log,
+        "results.winners_selected",
+        actor=moderator,
+        subject=consultation,
+        rule=rule,
+        value=value,
+        winners=len(chosen_ids),
+    )
     return chosen_ids
 
 
@@ -268,6 +281,14 @@ def set_selected(
     except DomainError:
         db.session.rollback()
         raise
+    operation(
+        log,
+        "results.selection_changed",
+        actor=moderator,
+        subject=proposal,
+        selected=selected,
+        back_to_rule=back_to_rule,
+    )
     return proposal
 
 

@@ -13,6 +13,7 @@ and every funded project promoted to an initiative (services.initiatives).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import (
     AccountType,
     Answer,
@@ -41,6 +43,8 @@ from participation.models import (
 )
 from participation.models.base import utcnow
 from participation.services import accounts, budgeting, follows, initiatives
+
+log = logging.getLogger(__name__)
 
 # Generated residents cannot log in: their hash matches no password.
 UNUSABLE_PASSWORD_HASH = "!seeded-resident-without-password"
@@ -84,6 +88,7 @@ def load(data: dict) -> SeedReport:
     db.session.flush()
     _recount()
     db.session.commit()
+    operation(log, "seed.loaded", actor=None, subject=None, **report.created)
     return report
 
 

@@ -8,6 +8,7 @@ at the same moment are counted one after the other and can never exceed it toget
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from flask_babel import LazyString
@@ -16,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import (
     Consultation,
     Phase,
@@ -25,6 +27,8 @@ from participation.models import (
 )
 from participation.services import accounts
 from participation.services.errors import DomainError, NotAllowed
+
+log = logging.getLogger(__name__)
 
 NOT_VOTING = _l("Proposals can only be supported while the consultation is in the voting phase.")
 NOT_WITHDRAWABLE = _l(
@@ -133,6 +137,7 @@ def support(proposal: Proposal, user: User | None) -> SupportState:
         raise DomainError(_l("A withdrawn or hidden proposal cannot be supported."))
     proposal_id, consultation_id, user_id = proposal.id, consultation.id, user.id
     cap = consultation.max_supports
+    given = False
     try:
         _lock_citizen(user_id)
         require_still_voting(consultation_id, NOT_VOTING)
@@ -150,6 +155,7 @@ def support(proposal: Proposal, user: User | None) -> SupportState:
             )
             db.session.flush()
             _change_count(proposal_id, +1)
+            given = True
         db.session.commit()
     except IntegrityError:
         # The same support arrived at the same moment in another request and won: the citizen
@@ -158,6 +164,14 @@ def support(proposal: Proposal, user: User | None) -> SupportState:
     except DomainError:
         db.session.rollback()
         raise
+    if given:
+        operation(
+            log,
+            "support.given",
+            actor=user_id,
+            subject=proposal_id,
+            consultation=consultation_id,
+        )
     return state(proposal, user)
 
 
@@ -178,6 +192,14 @@ def withdraw_support(proposal: Proposal, user: User | None) -> SupportState:
     if removed:
         _change_count(proposal_id, -removed)
     db.session.commit()
+    if removed:
+        operation(
+            log,
+            "support.withdrawn",
+            actor=user_id,
+            subject=proposal_id,
+            consultation=consultation_id,
+        )
     return state(proposal, user)
 
 

@@ -20,11 +20,12 @@ from flask import current_app
 from sqlalchemy import delete, func, select, update
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import LoginSession, User
 from participation.models.base import utcnow
 from participation.services.limits import parse_id
 
-log = logging.getLogger("participation.accounts")
+log = logging.getLogger(__name__)
 
 # The last visit is written at most this often: a write on every request would cost more than
 # the "last seen" is worth.
@@ -53,10 +54,11 @@ def start(user: User) -> str:
         .where(LoginSession.created_at < _oldest_valid())
         .execution_options(synchronize_session=False)
     )
-    db.session.add(LoginSession(user_id=user.id, token_hash=token_hash(token)))
+    login = LoginSession(user_id=user.id, token_hash=token_hash(token))
+    db.session.add(login)
     db.session.commit()
     user.login_id = f"{user.id}:{token}"
-    log.info("login session started user=%s", user.id)
+    operation(log, "login_session.started", actor=user, subject=user, session=login.id)
     return user.login_id
 
 
@@ -100,6 +102,14 @@ def user_for(cookie_id: str) -> User | None:
             update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=now)
         )
         db.session.commit()
+        operation(
+            log,
+            "login_session.seen",
+            actor=user,
+            subject=user,
+            session=session_id,
+            level=logging.DEBUG,
+        )
     user.login_id = cookie_id
     return user
 
@@ -116,28 +126,29 @@ def end(user: User) -> None:
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
-        log.info("login session ended user=%s", user.id)
+        operation(log, "login_session.ended", actor=user, subject=user)
     user.login_id = None
 
 
 def end_all(user: User) -> int:
     """Every login of the account ends; the caller commits, with the change that causes it (a
-    new password, blocking, deleting the account). Returns how many there were."""
+    new password, blocking, deleting the account), and logs how many there were, which this
+    returns."""
     ended = db.session.execute(
         delete(LoginSession)
         .where(LoginSession.user_id == user.id)
         .execution_options(synchronize_session=False)
     ).rowcount
     user.login_id = None
-    log.info("login sessions ended user=%s count=%s", user.id, ended)
     return ended
 
 
 def log_out_everywhere(user: User) -> None:
     """Every login of the account ends, this one too: for a lost phone, or a computer that
     was not one's own. Commits."""
-    end_all(user)
+    ended = end_all(user)
     db.session.commit()
+    operation(log, "user.logged_out_everywhere", actor=user, subject=user, sessions_ended=ended)
 
 
 def count(user: User) -> int:

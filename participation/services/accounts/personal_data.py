@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -28,6 +29,7 @@ from sqlalchemy import delete, inspect, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import (
     AccountType,
     AuditEvent,
@@ -51,6 +53,8 @@ from participation.models.base import utcnow
 from participation.services import audit
 from participation.services.accounts import registration
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
+
+log = logging.getLogger(__name__)
 
 FORMAT = "participation/personal-data"
 FORMAT_VERSION = 1
@@ -189,7 +193,10 @@ def export(user: User) -> dict[str, Any]:
 
 
 def export_json(user: User) -> bytes:
-    return json.dumps(export(user), ensure_ascii=False, indent=2).encode()
+    """The download of the export; logged, like the other exports, although it writes nothing."""
+    data = json.dumps(export(user), ensure_ascii=False, indent=2).encode()
+    operation(log, "user.data_exported", actor=user, subject=user)
+    return data
 
 
 def export_filename(user: User) -> str:
@@ -277,6 +284,7 @@ def _erase(user: User, actor: User, details: dict[str, Any]) -> None:
     db.session.commit()
     # Votes and reports loaded before the deletion still name the account in memory.
     db.session.expire_all()
+    operation(log, "user.deleted", actor=actor, subject=user_id)
 
 
 def delete_own_account(user: User, password: str) -> None:

@@ -29,13 +29,14 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import AccountType, Role, User
 from participation.models.base import utcnow
 from participation.services import mail
 from participation.services.accounts import login_sessions
 from participation.services.errors import InvalidLink, NotConfirmed, ValidationFailed
 
-log = logging.getLogger("participation.accounts")
+log = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
@@ -64,6 +65,7 @@ def verify_password(user: User, password: str) -> bool:
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
         db.session.commit()
+        operation(log, "user.password_rehashed", actor=user, subject=user)
     return True
 
 
@@ -171,11 +173,13 @@ def register(
     """
     email, display_name = _checked_registration(email, display_name, password, refuse_taken=True)
     try:
-        return _new_account(
+        user = _new_account(
             email, display_name, hash_password(password), account_type, role, confirmed
         )
     except IntegrityError as error:  # a simultaneous registration won the race
         raise ValidationFailed({"email": ADDRESS_TAKEN}) from error
+    operation(log, "user.registered", actor=None, subject=user, role=role)
+    return user
 
 
 def sign_up(
@@ -202,11 +206,13 @@ def sign_up(
         except IntegrityError:  # somebody registered the address a moment ago
             owner = find_by_email(email)
         else:
-            log.info("account registered user=%s", user.id)
+            operation(log, "user.registered", actor=user, subject=user, role=user.role)
             return email
     if owner is not None:
         _tell_owner_of_registration(owner)
         db.session.commit()
+        # Somebody registered with an address that has an account: its owner was told.
+        operation(log, "user.registration_repeated", actor=None, subject=owner)
     return email
 
 
@@ -223,7 +229,6 @@ def _tell_owner_of_registration(owner: User) -> None:
     )
     if owner.is_active:
         _queue_to(owner, mail.ACCOUNT_EXISTS, subject, text)
-    log.info("registration with the address of an existing account user=%s", owner.id)
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -241,6 +246,7 @@ def authenticate(email: str, password: str) -> User | None:
 def set_locale(user: User, locale: str) -> None:
     user.locale = locale
     db.session.commit()
+    operation(log, "user.locale_changed", actor=user, subject=user)
 
 
 # Signed links
@@ -330,8 +336,9 @@ def resend_confirmation(user: User) -> None:
     """A new confirmation link; pressing the button twice in a minute sends one mail."""
     if user.is_confirmed:
         return
-    queue_confirmation(user)
+    queued = queue_confirmation(user)
     db.session.commit()
+    operation(log, "user.confirmation_resent", actor=user, subject=user, queued=queued)
 
 
 def confirm_email(token: str) -> User:
@@ -341,6 +348,7 @@ def confirm_email(token: str) -> User:
     if not user.is_confirmed:
         user.email_confirmed_at = utcnow()
         db.session.commit()
+        operation(log, "user.confirmed", actor=user, subject=user)
     return user
 
 
@@ -379,8 +387,9 @@ def request_password_reset(email: str) -> None:
         db.session.commit()
         return
     subject, text = _reset_mail(user)
-    _queue_to(user, mail.RESET_PASSWORD, subject, text)
+    queued = _queue_to(user, mail.RESET_PASSWORD, subject, text)
     db.session.commit()
+    operation(log, "user.password_reset_requested", actor=None, subject=user, queued=queued)
 
 
 def account_for_reset(token: str) -> User:
@@ -414,7 +423,8 @@ def reset_password(token: str, password: str) -> User:
     if not changed:
         db.session.rollback()
         raise InvalidLink(LINK_INVALID)
-    login_sessions.end_all(user)
+    ended = login_sessions.end_all(user)
     db.session.commit()
     db.session.refresh(user)
+    operation(log, "user.password_reset", actor=user, subject=user, sessions_ended=ended)
     return user

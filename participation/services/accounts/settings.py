@@ -10,6 +10,7 @@ old address stays the login, and it is told about the change.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from flask import current_app
@@ -19,11 +20,14 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import User
 from participation.models.base import utcnow
 from participation.services import audit, mail
 from participation.services.accounts import login_sessions, registration
 from participation.services.errors import DomainError, InvalidLink, ValidationFailed
+
+log = logging.getLogger(__name__)
 
 CHANGE_EMAIL = "change_email"
 EMAIL_CHANGE_NOTICE = "email_change_notice"
@@ -72,6 +76,7 @@ def update_profile(user: User, settings: ProfileSettings) -> User:
     user.display_name = display_name
     user.locale = settings.locale
     db.session.commit()
+    operation(log, "user.profile_changed", actor=user, subject=user)
     return user
 
 
@@ -100,11 +105,12 @@ def change_password(user: User, current_password: str, new_password: str) -> Use
     if errors:
         raise ValidationFailed(errors)
     user.password_hash = registration.hash_password(new_password)
-    login_sessions.end_all(user)
+    ended = login_sessions.end_all(user)
     audit.record(
         actor=user, action="user.password_changed", subject_type="user", subject_id=user.id
     )
     login_sessions.start(user)  # commits the new password with it
+    operation(log, "user.password_changed", actor=user, subject=user, sessions_ended=ended)
     return user
 
 
@@ -195,6 +201,7 @@ def request_email_change(user: User, new_email: str, current_password: str) -> U
         actor=user, action="user.email_change_requested", subject_type="user", subject_id=user.id
     )
     db.session.commit()
+    operation(log, "user.email_change_requested", actor=user, subject=user)
     return user
 
 
@@ -229,10 +236,12 @@ def confirm_email_change(token: str) -> User:
     except IntegrityError as error:  # another account took the address a moment ago
         db.session.rollback()
         raise DomainError(_l("An account with this e-mail address already exists.")) from error
+    operation(log, "user.email_changed", actor=user, subject=user)
     return user
 
 
 def cancel_email_change(user: User) -> User:
     user.pending_email = None
     db.session.commit()
+    operation(log, "user.email_change_cancelled", actor=user, subject=user)
     return user

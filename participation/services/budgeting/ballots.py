@@ -10,6 +10,7 @@ exports. The choices are secret: they are neither audited nor logged.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from participation import formatting
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import (
     Ballot,
     BallotChoice,
@@ -36,6 +38,8 @@ from participation.services import accounts
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from participation.services.limits import parse_id
 from participation.services.votes import require_still_voting
+
+log = logging.getLogger(__name__)
 
 # Crockford's alphabet without the letters people confuse (I, L, O, U).
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -352,6 +356,14 @@ def submit_ballot(
         try:
             ballot = _store(consultation, user_id, wanted)
             db.session.commit()
+            # The ballot by its id only: never its code, never its choices.
+            operation(
+                log,
+                "ballot.submitted",
+                actor=user_id,
+                subject=ballot,
+                consultation=consultation,
+            )
             return ballot
         except IntegrityError:
             # The citizen's first ballot was stored at the same moment by another request (or,

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ from flask_babel import gettext as _
 from sqlalchemy import insert
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import (
     Ballot,
     BallotChoice,
@@ -85,6 +87,8 @@ RULE_NAMES = {
 RULES_BY_NAME = {name: rule for rule, name in RULE_NAMES.items()} | {
     "greedy-threshold": TallyRule.GREEDY,  # Warsaw: greedy with min_project_score_threshold
 }
+
+log = logging.getLogger(__name__)
 
 ORIGINAL_ID_MARK = "pabulib project_id:"
 MAX_INTEGER = 2**31 - 1  # the database's INTEGER columns (budget, estimated_cost)
@@ -619,6 +623,14 @@ def import_file(
     except BaseException:
         db.session.rollback()
         raise
+    operation(
+        log,
+        "consultation.imported",
+        actor=None,
+        subject=report.consultation,
+        projects=report.projects,
+        ballots=report.ballots,
+    )
     return report
 
 

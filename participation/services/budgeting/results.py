@@ -16,6 +16,7 @@ holds the final outcome, so promotion and the exports see the same winners.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterable
@@ -27,6 +28,7 @@ from sqlalchemy import ColumnElement, delete, update
 from sqlalchemy.orm import selectinload
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import (
     Ballot,
     BallotChoice,
@@ -42,6 +44,8 @@ from participation.models.base import utcnow
 from participation.services import audit
 from participation.services.budgeting import tally
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
 
 MIN_REASON_LENGTH = 10
 MAX_REASON_LENGTH = 500
@@ -177,10 +181,19 @@ def compute(consultation: Consultation, moderator: User) -> Tally:
             _l("The result can only be computed while the consultation is being evaluated."),
         )
         record = _count(consultation, moderator)
+        rule, ballots = record.rule, record.ballot_count
         db.session.commit()
     except DomainError:
         db.session.rollback()
         raise
+    operation(
+        log,
+        "results.computed",
+        actor=moderator,
+        subject=consultation,
+        rule=rule,
+        ballots=ballots,
+    )
     return record
 
 
@@ -357,6 +370,14 @@ def override(
     except DomainError:
         db.session.rollback()
         raise
+    operation(
+        log,
+        "results.overridden",
+        actor=moderator,
+        subject=proposal,
+        consultation=consultation,
+        fund=fund,
+    )
     return entry
 
 
@@ -383,6 +404,14 @@ def clear_override(consultation: Consultation, moderator: User, proposal: Propos
     except DomainError:
         db.session.rollback()
         raise
+    operation(
+        log,
+        "results.override_cleared",
+        actor=moderator,
+        subject=proposal,
+        consultation=consultation,
+        previous=previous,
+    )
     return entry
 
 

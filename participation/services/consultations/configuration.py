@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -11,9 +12,12 @@ from itertools import pairwise
 from flask_babel import lazy_gettext as _l
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import Category, Consultation, Phase, TallyRule, User, VotingMethod
 from participation.services import audit
 from participation.services.errors import NotAllowed, NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
 
 MAX_CATEGORIES = 30
 MAX_BALLOT_PROJECTS = 1000
@@ -215,6 +219,7 @@ def create(settings: ConsultationSettings, actor: User) -> Consultation:
         consultation, actor, "consultation.created", to_value=consultation.phase.value
     )
     db.session.commit()
+    operation(log, "consultation.created", actor=actor, subject=consultation)
     return consultation
 
 
@@ -224,6 +229,7 @@ def update(consultation: Consultation, settings: ConsultationSettings, actor: Us
     _apply(consultation, settings)
     audit.record_for_consultation(consultation, actor, "consultation.edited")
     db.session.commit()
+    operation(log, "consultation.edited", actor=actor, subject=consultation)
     return consultation
 
 

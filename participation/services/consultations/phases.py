@@ -8,10 +8,13 @@ it can be made now (`check_move`).
 
 from __future__ import annotations
 
+import logging
+
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import (
     Consultation,
     Phase,
@@ -21,6 +24,8 @@ from participation.models import (
 from participation.models.base import utcnow
 from participation.services import audit, budgeting, notifications
 from participation.services.errors import DomainError, NotAllowed
+
+log = logging.getLogger(__name__)
 
 
 def allowed_next(consultation: Consultation) -> Phase | None:
@@ -103,6 +108,14 @@ def change_phase(consultation: Consultation, to_phase: Phase, actor: User) -> Co
     )
     notifications.notify_phase(consultation, actor)
     db.session.commit()
+    operation(
+        log,
+        "consultation.phase_changed",
+        actor=actor,
+        subject=consultation,
+        from_phase=from_phase,
+        to_phase=to_phase,
+    )
     return consultation
 
 

@@ -6,13 +6,18 @@ the proposal, filterable in the list, and recorded in the audit log.
 
 from __future__ import annotations
 
+import logging
+
 from flask_babel import lazy_gettext as _l
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import Answer, Proposal, User
 from participation.models.base import utcnow
 from participation.services import audit, notifications
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
+
+log = logging.getLogger(__name__)
 
 MAX_ANSWER_TEXT_LENGTH = 5000
 
@@ -76,4 +81,5 @@ def answer_proposal(proposal: Proposal, moderator: User, answer: Answer, text: s
     if (previous, previous_text) != (answer, proposal.answer_text):
         notifications.notify_answer(proposal, moderator)
     db.session.commit()
+    operation(log, "proposal.answered", actor=moderator, subject=proposal, answer=answer)
     return proposal

@@ -7,6 +7,7 @@ moderator or admin action is an audit event written in the same transaction.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from participation.extensions import db
+from participation.logs import operation
 from participation.models import (
     Comment,
     CommentState,
@@ -34,6 +36,8 @@ from participation.models.base import utcnow
 from participation.services import accounts, audit, comments, notifications
 from participation.services.accounts import login_sessions
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
 
 MAX_REPORT_TEXT_LENGTH = 1000
 MAX_HIDDEN_REASON_LENGTH = 500  # Proposal.hidden_reason and Comment.hidden_reason
@@ -156,8 +160,18 @@ def report(
     except IntegrityError as error:  # the same report sent twice at once: the database decides
         db.session.rollback()
         raise DomainError(_already_reported(comment)) from error
-    notifications.mail_moderators_about(new_report, REASON_LABELS[reason])
+    mailed = notifications.mail_moderators_about(new_report, REASON_LABELS[reason])
     db.session.commit()
+    operation(
+        log,
+        "report.created",
+        actor=reporter,
+        subject=new_report,
+        proposal=proposal,
+        comment=comment,
+        reason=reason,
+        moderators_mailed=mailed,
+    )
     return new_report
 
 
@@ -321,6 +335,7 @@ def dismiss_report(report: Report, moderator: User) -> int:
     )
     db.session.commit()
     db.session.expire(report)
+    operation(log, "report.dismissed", actor=moderator, subject=report, reports=dismissed)
     return dismissed
 
 
@@ -390,6 +405,7 @@ def _set_hidden(subject: Proposal | Comment, moderator: User, reason: str | None
     if comment:
         comments.change_count(comment.proposal_id, -1 if hiding else +1)
     details = _subject_details(None if comment else subject, comment)
+    actioned = 0
     if hiding:
         reported = Report.comment_id if comment else Report.proposal_id
         actioned = _resolve_reports(reported == subject.id, moderator, ReportState.ACTIONED)
@@ -397,9 +413,10 @@ def _set_hidden(subject: Proposal | Comment, moderator: User, reason: str | None
         if not comment:
             db.session.refresh(subject)  # the UPDATE went past the session
             notifications.notify_hidden(subject, moderator)
+    action = f"{kind}.hidden" if hiding else f"{kind}.restored"
     audit.record(
         actor=moderator,
-        action=f"{kind}.hidden" if hiding else f"{kind}.restored",
+        action=action,
         subject_type=kind,
         subject_id=subject.id,
         consultation=(comment.proposal if comment else subject).consultation,
@@ -409,6 +426,7 @@ def _set_hidden(subject: Proposal | Comment, moderator: User, reason: str | None
     db.session.refresh(subject)
     if comment:
         db.session.expire(comment.proposal)
+    operation(log, action, actor=moderator, subject=subject, reports=actioned)
 
 
 def hide_proposal(proposal: Proposal, moderator: User, reason: str) -> Proposal:
@@ -448,10 +466,11 @@ def block_user(admin: User, user: User) -> User:
         raise DomainError(_l("You cannot block your own account."))
     if not _set_blocked(user, True):
         raise DomainError(_l("This account is already blocked."))
-    login_sessions.end_all(user)
+    ended = login_sessions.end_all(user)
     audit.record(actor=admin, action="user.blocked", subject_type="user", subject_id=user.id)
     db.session.commit()
     db.session.refresh(user)
+    operation(log, "user.blocked", actor=admin, subject=user, sessions_ended=ended)
     return user
 
 
@@ -462,6 +481,7 @@ def unblock_user(admin: User, user: User) -> User:
     audit.record(actor=admin, action="user.unblocked", subject_type="user", subject_id=user.id)
     db.session.commit()
     db.session.refresh(user)
+    operation(log, "user.unblocked", actor=admin, subject=user)
     return user
 
 
