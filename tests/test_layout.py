@@ -132,3 +132,22 @@ def test_no_code_compares_an_enums_value_with_a_string():
             if any(_is_value(side) for side in sides) and any(_is_text(side) for side in sides):
                 comparisons.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert comparisons == []
+
+
+TEXT_FILES = {".py", ".html", ".txt", ".md", ".toml", ".cfg", ".ini", ".yaml", ".po", ".pot", ".js"}
+SKIPPED_FOLDERS = {".venv", ".git", "instance", "node_modules", "__pycache__"}
+
+
+def test_no_file_keeps_a_merge_conflict():
+    markers = ("<<<<<<< ", ">>>>>>> ")
+    kept = []
+    for path in ROOT.rglob("*"):
+        relative = path.relative_to(ROOT)
+        if SKIPPED_FOLDERS & set(relative.parts) or relative.parts[0].endswith(".egg-info"):
+            continue
+        if path.is_file() and (path.suffix in TEXT_FILES or path.name in {"Makefile", "run"}):
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            kept += [
+                f"{relative}:{n}" for n, line in enumerate(lines, 1) if line.startswith(markers)
+            ]
+    assert kept == []
