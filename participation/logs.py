@@ -1,6 +1,6 @@
 """Operational logs: one line for every write a service makes, naming the action, who did it
-and what it was done to, by id only (DESIGN.md: no password, token, code or e-mail address in a
-log line; logs travel further than the database).
+and what it was done to, by id only (docs/architecture.md, "Logs": no password, token, code or
+e-mail address in a log line; logs travel further than the database).
 
 Each service module logs through `log = logging.getLogger(__name__)`, so the area packages give
 one logger name per area (`participation.services.accounts`, `participation.services.budgeting`

@@ -1,6 +1,6 @@
 """Operational logs (participation.logs): every write a service makes logs one line naming the
 action, the actor's id and the subject's id, in the format of the environment; and no line ever
-holds a password, token, ballot code or e-mail address (DESIGN.md, "Invariants")."""
+holds a password, token, ballot code or e-mail address (docs/architecture.md, "Invariants")."""
 
 from __future__ import annotations
 
