@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from participation.extensions import db
 from participation.logs import operation
 from participation.models import Comment, CommentState, Proposal, User
-from participation.services import accounts, notifications
+from participation.services import accounts, limits, notifications
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -76,10 +76,12 @@ def _clean_body(body: str | None) -> str:
     cleaned = (body or "").strip()
     if not cleaned:
         raise ValidationFailed({"body": _l("Please write a comment.")})
-    if len(cleaned) > MAX_BODY_LENGTH:
-        raise ValidationFailed(
-            {"body": _l("A comment may have at most %(count)d characters.", count=MAX_BODY_LENGTH)}
-        )
+    limits.check_length(
+        "body",
+        cleaned,
+        MAX_BODY_LENGTH,
+        _l("A comment may have at most %(count)d characters.", count=MAX_BODY_LENGTH),
+    )
     return cleaned
 
 

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+
+from participation.services.errors import ValidationFailed
 
 MAX_ID = 2**31 - 1  # the largest value of an INTEGER column on PostgreSQL
 # Pages are counted like ids; an offset of MAX_PAGE pages still fits a 64-bit OFFSET.
@@ -69,3 +72,10 @@ def has_control_characters(text: str, *, multiline: bool = False) -> bool:
 def without_control_characters(text: str, *, multiline: bool = False) -> str:
     """`text` with its control characters taken out, to show it again for correcting."""
     return _pattern(multiline).sub("", text)
+
+
+def check_length(field: str, text: str, maximum: int, too_long: LazyString) -> None:
+    """Refuse `text` for `field` when it has more than `maximum` characters, with the message in
+    the field's own words (`_l("The reason may have at most %(count)d characters.", count=…)`)."""
+    if len(text) > maximum:
+        raise ValidationFailed({field: too_long})

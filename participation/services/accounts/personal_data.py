@@ -50,7 +50,7 @@ from participation.models import (
     User,
 )
 from participation.models.base import utcnow
-from participation.services import audit
+from participation.services import audit, limits
 from participation.services.accounts import registration
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 
@@ -299,14 +299,12 @@ def clean_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed({"reason": _l("Please give the reason for the deletion.")})
-    if len(reason) > MAX_REASON_LENGTH:
-        raise ValidationFailed(
-            {
-                "reason": _l(
-                    "The reason may have at most %(count)d characters.", count=MAX_REASON_LENGTH
-                )
-            }
-        )
+    limits.check_length(
+        "reason",
+        reason,
+        MAX_REASON_LENGTH,
+        _l("The reason may have at most %(count)d characters.", count=MAX_REASON_LENGTH),
+    )
     return reason
 
 

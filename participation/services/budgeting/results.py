@@ -41,7 +41,7 @@ from participation.models import (
     User,
 )
 from participation.models.base import utcnow
-from participation.services import audit
+from participation.services import audit, limits
 from participation.services.budgeting import tally
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
@@ -327,14 +327,12 @@ def check_reason(reason: str | None) -> str:
                 )
             }
         )
-    if len(text) > MAX_REASON_LENGTH:
-        raise ValidationFailed(
-            {
-                "reason": _l(
-                    "The reason may have at most %(count)d characters.", count=MAX_REASON_LENGTH
-                )
-            }
-        )
+    limits.check_length(
+        "reason",
+        text,
+        MAX_REASON_LENGTH,
+        _l("The reason may have at most %(count)d characters.", count=MAX_REASON_LENGTH),
+    )
     return text
 
 

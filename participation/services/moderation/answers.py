@@ -14,7 +14,7 @@ from participation.extensions import db
 from participation.logs import operation
 from participation.models import Answer, Proposal, User
 from participation.models.base import utcnow
-from participation.services import audit, notifications
+from participation.services import audit, limits, notifications
 from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -55,15 +55,12 @@ def answer_proposal(proposal: Proposal, moderator: User, answer: Answer, text: s
         raise ValidationFailed(
             {"text": _l("Please explain the answer. The explanation is public.")}
         )
-    if len(text) > MAX_ANSWER_TEXT_LENGTH:
-        raise ValidationFailed(
-            {
-                "text": _l(
-                    "The explanation may have at most %(count)d characters.",
-                    count=MAX_ANSWER_TEXT_LENGTH,
-                )
-            }
-        )
+    limits.check_length(
+        "text",
+        text,
+        MAX_ANSWER_TEXT_LENGTH,
+        _l("The explanation may have at most %(count)d characters.", count=MAX_ANSWER_TEXT_LENGTH),
+    )
     previous, previous_text = proposal.answer, proposal.answer_text
     proposal.answer = answer
     proposal.answer_text = text or None

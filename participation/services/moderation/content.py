@@ -33,7 +33,7 @@ from participation.models import (
     User,
 )
 from participation.models.base import utcnow
-from participation.services import accounts, audit, comments, notifications
+from participation.services import accounts, audit, comments, limits, notifications
 from participation.services.accounts import login_sessions
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
@@ -136,15 +136,12 @@ def report(
     text = (text or "").strip()
     if reason is ReportReason.OTHER and not text:
         raise ValidationFailed({"text": _l("Please tell the moderators what is wrong.")})
-    if len(text) > MAX_REPORT_TEXT_LENGTH:
-        raise ValidationFailed(
-            {
-                "text": _l(
-                    "The explanation may have at most %(count)d characters.",
-                    count=MAX_REPORT_TEXT_LENGTH,
-                )
-            }
-        )
+    limits.check_length(
+        "text",
+        text,
+        MAX_REPORT_TEXT_LENGTH,
+        _l("The explanation may have at most %(count)d characters.", count=MAX_REPORT_TEXT_LENGTH),
+    )
     subject_proposal = comment.proposal if comment is not None else proposal
     new_report = Report(
         reporter_id=reporter.id,
@@ -348,15 +345,12 @@ def _clean_reason(reason: str) -> str:
         raise ValidationFailed(
             {"reason": _l("Please give a reason. It is shown in place of the content.")}
         )
-    if len(reason) > MAX_HIDDEN_REASON_LENGTH:
-        raise ValidationFailed(
-            {
-                "reason": _l(
-                    "The reason may have at most %(count)d characters.",
-                    count=MAX_HIDDEN_REASON_LENGTH,
-                )
-            }
-        )
+    limits.check_length(
+        "reason",
+        reason,
+        MAX_HIDDEN_REASON_LENGTH,
+        _l("The reason may have at most %(count)d characters.", count=MAX_HIDDEN_REASON_LENGTH),
+    )
     return reason
 
 
