@@ -31,6 +31,9 @@ DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"
 
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+    # The key of the hashes that are all the database keeps of voting codes and register
+    # entries (services.budgeting.electorate); without it, one derived from SECRET_KEY.
+    VOTER_SECRET = os.environ.get("VOTER_SECRET") or None
     SQLALCHEMY_DATABASE_URI = database_url("sqlite:///participation.db")
     # A database error's text leaves out the statement's values (addresses, ballot codes …), so
     # that the traceback of an error in a view logs none of them (participation.logs).

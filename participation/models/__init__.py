@@ -1,7 +1,7 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
 from participation.models.account import AccountType, LoginSession, Role, User
-from participation.models.ballot import Ballot, BallotChoice
+from participation.models.ballot import Ballot, BallotChannel, BallotChoice, PaperEntry
 from participation.models.comment import Comment, CommentState
 from participation.models.consultation import (
     Category,
@@ -10,6 +10,7 @@ from participation.models.consultation import (
     TallyRule,
     VotingMethod,
 )
+from participation.models.electorate import Electorate, RegisterEntry, VotingCode, VotingCodeState
 from participation.models.follow import Follow
 from participation.models.initiative import Initiative, InitiativeStatus, InitiativeUpdate
 from participation.models.mail import OutboxMail
@@ -29,11 +30,13 @@ __all__ = [
     "Answer",
     "AuditEvent",
     "Ballot",
+    "BallotChannel",
     "BallotChoice",
     "Category",
     "Comment",
     "CommentState",
     "Consultation",
+    "Electorate",
     "EmailFrequency",
     "Follow",
     "Initiative",
@@ -45,9 +48,11 @@ __all__ = [
     "NotificationSettings",
     "OutboxMail",
     "Override",
+    "PaperEntry",
     "Phase",
     "Proposal",
     "ProposalState",
+    "RegisterEntry",
     "Report",
     "ReportReason",
     "ReportState",
@@ -57,5 +62,7 @@ __all__ = [
     "TallyEntry",
     "TallyRule",
     "User",
+    "VotingCode",
+    "VotingCodeState",
     "VotingMethod",
 ]

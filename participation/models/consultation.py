@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from participation.extensions import db
 from participation.models.base import TimestampMixin, enum_column
+from participation.models.electorate import Electorate
 
 if TYPE_CHECKING:
     from participation.models.account import User
@@ -88,6 +89,9 @@ class Consultation(TimestampMixin, db.Model):
         CheckConstraint(
             "min_approvals IS NULL OR min_approvals > 0", name="min_approvals_positive"
         ),
+        CheckConstraint(
+            "min_voting_age IS NULL OR min_voting_age > 0", name="min_voting_age_positive"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -127,6 +131,15 @@ class Consultation(TimestampMixin, db.Model):
         nullable=False,
     )
     min_approvals: Mapped[int | None] = mapped_column(Integer)
+    # Who may vote (announced before voting), and for a voter register the age a resident must
+    # have reached on the day voting opens.
+    electorate: Mapped[Electorate] = mapped_column(
+        enum_column(Electorate, "electorate"),
+        default=Electorate.OPEN,
+        server_default=Electorate.OPEN.value,
+        nullable=False,
+    )
+    min_voting_age: Mapped[int | None] = mapped_column(Integer)
 
     # Set when the consultation closes with its winners; the results page is public from then.
     results_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

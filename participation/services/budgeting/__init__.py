@@ -1,6 +1,6 @@
-"""Participatory budgeting: the ballots citizens fill in (`ballots`), counting them with a rule
-(`tally`, no database), the results with the moderators' overrides (`results`) and the pabulib
-file format (`pabulib`).
+"""Participatory budgeting: who may vote (`electorate`: voting codes, the voter register), the
+ballots citizens fill in (`ballots`), counting them with a rule (`tally`, no database), the
+results with the moderators' overrides (`results`) and the pabulib file format (`pabulib`).
 
 Other areas import this package, never its modules:
 
@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from participation.services.budgeting import (
     ballots,
+    electorate,
     pabulib,
     results,
     tally,
 )
 
-__all__ = ["ballots", "pabulib", "results", "tally"]
+__all__ = ["ballots", "electorate", "pabulib", "results", "tally"]
