@@ -42,7 +42,9 @@ from participation.models import (
     Notification,
     NotificationSettings,
     OutboxMail,
+    PaperEntry,
     Proposal,
+    RegisterEntry,
     Report,
     Role,
     Support,
@@ -148,6 +150,13 @@ EXPORTED: dict[str, Section] = {
     "consultations_created": rows(Consultation.created_by_id, "id", "slug", "title", "created_at"),
     "reports_resolved": rows(Report.resolved_by_id, "id", "state", "resolved_at"),
     "results_computed": rows(Tally.computed_by_id, "id", "consultation_id", "computed_at"),
+    # That the person proved to be on a consultation's voter register (never the details).
+    "register_claims": rows(
+        RegisterEntry.claimed_by_id, "id", "consultation_id", "district", "claimed_at"
+    ),
+    "paper_ballots_entered": rows(
+        PaperEntry.entered_by_id, "id", "consultation_id", "sheet_key", "created_at"
+    ),
 }  # fmt: skip
 
 
@@ -225,6 +234,10 @@ KEPT: tuple[InstrumentedAttribute, ...] = (
     Consultation.created_by_id,
     Report.resolved_by_id,
     Tally.computed_by_id,
+    PaperEntry.entered_by_id,
+    # A claimed register entry stays claimed (by the tombstone): its ballot still counts, so
+    # nobody may claim it again and vote a second time.
+    RegisterEntry.claimed_by_id,
 )
 
 
