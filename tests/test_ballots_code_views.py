@@ -101,6 +101,7 @@ def test_submitting_stores_the_ballot_and_shows_the_receipt(app, client, vote):
     assert response.headers["Cache-Control"] == "no-store"
     html = response.get_data(as_text=True)
     assert "Your ballot was recorded" in html
+    assert "Thank you! Your ballot was recorded." in html
     with app.app_context():
         ballot = db.session.scalar(select(Ballot))
         assert BALLOT_CODE.findall(html) == [ballot.code]

@@ -266,5 +266,7 @@ def code_ballot(slug: str):
                 voting_code=True,
             )
         )
+    # Shown on this very page (no redirect: the code is not kept for a next request).
+    flash(_("Thank you! Your ballot was recorded."), "success")
     checked = ballots.summary(consultation, _stored(ballot))
     return no_store(*_render(consultation, form, ballot, checked, voting_code=True))
