@@ -71,6 +71,9 @@ class Config:
     # Look-ups of a ballot by a code that no ballot has, per IP address (OpenStad locks out
     # after 20 wrong voting codes in 15 minutes); codes that are found do not count.
     BALLOT_LOOKUP_RATE_LIMIT = os.environ.get("BALLOT_LOOKUP_RATE_LIMIT", "20 per 15 minutes")
+    # Wrong voting codes (not a code, a typo, no such code) per IP address, OpenStad's rule;
+    # right codes do not count.
+    VOTING_CODE_RATE_LIMIT = os.environ.get("VOTING_CODE_RATE_LIMIT", "20 per 15 minutes")
 
     # Links in e-mails start with this address (scheme, host and any path prefix), never with
     # the Host header of the request that caused the mail; required in production.

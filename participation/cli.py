@@ -85,6 +85,12 @@ def seed(seed_file: Path | None, quiet: bool) -> None:
             )
             for title, code in codes:
                 click.echo(f"  {code}  {title}")
+        voting_codes = seeding.voting_codes_to_try(report)
+        if voting_codes:
+            click.echo("\nVoting codes of the letters, to vote without an account (“Vote with your")
+            click.echo("voting code”; the same code changes its ballot until voting closes):")
+            for title, code in voting_codes:
+                click.echo(f"  {code}  {title}")
 
 
 @click.command("doctor")

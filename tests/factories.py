@@ -29,10 +29,12 @@ from participation.models import (
     Role,
     Support,
     User,
+    VotingCode,
     VotingMethod,
 )
 from participation.models.base import utcnow
 from participation.services.accounts import hash_password
+from participation.services.budgeting import electorate
 from participation.services.budgeting.ballots import generate_code
 
 _sequence = itertools.count(1)
@@ -200,6 +202,18 @@ class Factory:
             **fields,
         )
         return self._save_with(ballot, "choices")
+
+    def voting_code(
+        self, consultation: Consultation, printed: str | None = None, **fields: Any
+    ) -> tuple[str, VotingCode]:
+        """A voting code of the consultation's letters: its printed form (`printed` or a new
+        one) and the row, which holds only the keyed hash."""
+        printed = printed or electorate.generate_code()
+        with self.app.app_context():
+            code_hash = electorate.code_hash(electorate.parse_code(printed))
+        return printed, self._save(
+            VotingCode(consultation_id=consultation.id, code_hash=code_hash, **fields)
+        )
 
     def follow(self, user: User, subject: Proposal | Consultation) -> Follow:
         """`user` follows the proposal or consultation."""

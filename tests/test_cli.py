@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
@@ -178,6 +180,22 @@ def test_seed_loads_users_consultations_and_proposals(app, runner):
     assert counts["User"] > 0
     assert counts["Consultation"] > 0
     assert counts["Proposal"] > 0
+
+
+def test_seed_prints_two_voting_codes_that_work(app, runner):
+    from participation.services.budgeting import ballots
+
+    result = runner.invoke(args=["seed"])
+    assert "Voting codes of the letters" in result.output
+    code = r"^  ([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})  "
+    printed = re.findall(code, result.output, re.M)
+    assert len(printed) == 2
+    with app.app_context():
+        voting = db.session.scalar(
+            select(Consultation).where(Consultation.slug == "buergerhaushalt-2027")
+        )
+        for code in printed:
+            assert ballots.ballot_for_code(voting, code) is None
 
 
 def test_seed_prints_the_logins_and_a_ballot_code_to_look_up(runner):

@@ -9,7 +9,14 @@ import pytest
 from flask_babel import force_locale
 from flask_login import AnonymousUserMixin
 
-from participation.models import Consultation, Phase, TallyRule, User, VotingMethod
+from participation.models import (
+    Consultation,
+    Electorate,
+    Phase,
+    TallyRule,
+    User,
+    VotingMethod,
+)
 from participation.models.base import utcnow
 from participation.services.consultations import guidance
 from participation.services.consultations.guidance import Action
@@ -391,6 +398,42 @@ def test_a_citizen_with_a_ballot_may_change_it(ctx, factory, locale, expected, l
     box = say(consultation, citizen, locale=locale)
     assert box.can_do == (expected,)
     assert links(box) == (("fill_ballot", link),)
+
+
+@pytest.mark.parametrize("viewer", ["visitor", "citizen", "unconfirmed"])
+@pytest.mark.parametrize(
+    ("locale", "expected", "link"),
+    [
+        (
+            "en",
+            "You vote with the voting code from the letter the town has sent you; you need no "
+            "account. With the same code you can change your ballot until voting closes.",
+            "Vote with your voting code",
+        ),
+        (
+            "de",
+            "Sie stimmen mit dem Abstimmungscode aus dem Brief ab, den die Stadt Ihnen geschickt "
+            "hat; ein Konto brauchen Sie nicht. Mit demselben Code können Sie Ihren Stimmzettel "
+            "ändern, bis die Abstimmung endet.",
+            "Mit Abstimmungscode abstimmen",
+        ),
+    ],
+)
+def test_where_residents_vote_with_codes_everybody_is_sent_to_the_code(
+    ctx, factory, locale, expected, link, viewer
+):
+    consultation = factory.consultation(
+        phase=Phase.VOTING, voting_method=BUDGET, budget=50_000, electorate=Electorate.VOTING_CODES
+    )
+    factory.proposal(consultation, factory.user(), estimated_cost=20_000)
+    reader = {
+        "visitor": None,
+        "citizen": factory.user(),
+        "unconfirmed": factory.user(email_confirmed_at=None),
+    }[viewer]
+    box = say(consultation, reader, locale=locale)
+    assert box.can_do[1] == expected and len(box.can_do) == 2
+    assert links(box) == (("vote_with_code", link),)
 
 
 @pytest.mark.parametrize(

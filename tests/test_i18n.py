@@ -528,6 +528,8 @@ def test_a_support_results_page_writes_counts_and_dates_per_locale(client, facto
 FIELDS_WITHOUT_SHOWN_LABEL = {
     ("BallotForm", "projects"): "ballots/show.html",
     ("BallotForm", "action"): "ballots/show.html",
+    ("CodeBallotForm", "projects"): "ballots/show.html",
+    ("CodeBallotForm", "action"): "ballots/show.html",
 }
 READABLE_RENDER_KW = ("placeholder", "title", "aria-label")
 

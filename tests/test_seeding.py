@@ -22,6 +22,7 @@ from participation.models import (
     Tally,
     TallyRule,
     User,
+    VotingCode,
     VotingMethod,
 )
 from participation.services import budgeting, seeding
@@ -39,6 +40,7 @@ COUNTED = (
     Ballot,
     BallotChoice,
     Tally,
+    VotingCode,
 )
 
 
@@ -174,3 +176,35 @@ def test_the_demo_offers_a_ballot_code_of_its_published_budget_to_look_up(seeded
     closed = db.session.scalar(select(Consultation).where(Consultation.title == title))
     found = ballots.find_by_code(closed, code)
     assert (closed.has_published_results, found.code) == (True, code)
+
+
+def test_the_budget_consultation_in_voting_votes_with_codes_and_offers_two_that_work(ctx):
+    report = seeding.load_file(DEMO)
+    offered = seeding.voting_codes_to_try(report)
+    voting = _budget_consultation(Phase.VOTING)
+    assert voting.uses_voting_codes
+    assert [title for title, _code in offered] == [voting.title, voting.title]
+    ballots_before = db.session.scalar(select(func.count()).select_from(Ballot))
+    assert db.session.scalar(
+        select(func.count()).select_from(Ballot).where(Ballot.user_id.is_not(None),
+                                                        Ballot.consultation_id == voting.id)
+    ) == 0  # fmt: skip
+    projects = ballots.ballot_projects(voting)
+    for _title, code in offered:
+        assert ballots.ballot_for_code(voting, code) is None  # unused so far
+        ballot = ballots.submit_ballot_with_code(voting, code, [projects[0].id])
+        assert ballot.voting_code_id is not None and ballot.user_id is None
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == ballots_before + 2
+
+
+def test_the_seeded_voting_codes_are_stored_by_their_keyed_hash_only(ctx):
+    report = seeding.load_file(DEMO)
+    printed = [code for _slug, code in report.voting_codes]
+    assert len(printed) == 5
+    stored = " ".join(db.session.scalars(select(VotingCode.code_hash)))
+    for code in printed:
+        random = code.replace("-", "")[:-1]
+        assert code not in stored and random not in stored and code.replace("-", "") not in stored
+    assert report.created["voting_codes"] == 5 + db.session.scalar(
+        select(func.count()).select_from(Ballot).where(Ballot.voting_code_id.is_not(None))
+    )

@@ -1,21 +1,40 @@
 """The budget ballot of a consultation: filling it in, checking it without JavaScript, and the
 receipt with the ballot code. The rules live in budgeting.ballots; visitors are sent to log in
-and come back to the ballot."""
+and come back to the ballot.
+
+Where the electorate is voting codes, residents vote on /vote with the code of the town's letter
+instead, no account needed: the code travels in the form (a hidden field once it was checked),
+never in the session or a cookie, and its pages are kept out of caches. Wrong codes are
+rate-limited per IP address (VOTING_CODE_RATE_LIMIT); right ones do not count."""
 
 from __future__ import annotations
 
 from itertools import groupby
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from participation.forms.ballots import BallotForm
+from participation.blueprints import no_store
+from participation.blueprints.errors import render_error
+from participation.extensions import limiter
+from participation.forms import show_errors
+from participation.forms.ballots import MAX_CODE_LENGTH, BallotForm, CodeBallotForm, VotingCodeForm
 from participation.models import Ballot, Consultation, Proposal
 from participation.services import budgeting
 from participation.services.budgeting import ballots
-from participation.services.errors import DomainError, NotAllowed
+from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 bp = Blueprint("ballots", __name__)
 
@@ -26,6 +45,7 @@ def ballot_helpers() -> dict[str, Any]:
         "rule_explanation": ballots.rule_explanation,
         "tally_rule_labels": budgeting.results.RULE_LABELS,
         "ballots_open": ballots.is_open_for_ballots,
+        "votes_with_codes": ballots.votes_with_codes,
     }
 
 
@@ -47,6 +67,7 @@ def _render(
     errors: tuple[str, ...] = (),
     checked_only: bool = False,
     message: str | None = None,
+    voting_code: bool = False,
 ):
     projects = ballots.ballot_projects(consultation)
     stored = ballots.chosen_ids(ballot)
@@ -63,6 +84,8 @@ def _render(
         errors=errors,
         checked_only=checked_only,
         message=message,
+        voting_code=voting_code,
+        form_action=url_for(".code_ballot" if voting_code else ".show", slug=consultation.slug),
     )
     return page, status
 
@@ -70,6 +93,11 @@ def _render(
 @bp.route("/consultations/<slug>/ballot", methods=["GET", "POST"])
 def show(slug: str):
     consultation = ballots.get_consultation(slug, current_user)
+    try:
+        ballots.require_account_ballots(consultation)
+    except DomainError as error:
+        flash(str(error.message), "info")
+        return redirect(url_for(".vote", slug=consultation.slug))
     if not current_user.is_authenticated:
         flash(_("Please log in to fill in your ballot."), "info")
         return redirect(url_for("accounts.login", next=url_for(".show", slug=consultation.slug)))
@@ -104,3 +132,141 @@ def show(slug: str):
 
 def _stored(ballot: Ballot | None) -> list[int]:
     return sorted(ballots.chosen_ids(ballot))
+
+
+# Voting with the code of the town's letter, no account needed
+
+
+def _code_limit() -> str:
+    return current_app.config["VOTING_CODE_RATE_LIMIT"]
+
+
+def _wrong_code_sent(response) -> bool:
+    """Only wrong codes count towards the limit: not a code, a typo, no such code."""
+    return g.get("wrong_voting_code", False)
+
+
+def _too_many_codes(_limit):
+    page, status = render_error(
+        429,
+        _(
+            "Too many wrong voting codes were entered from your connection. Please wait a "
+            "quarter of an hour, then enter the code exactly as it is printed on your letter."
+        ),
+    )
+    return current_app.make_response(no_store(page, status))
+
+
+code_limit = limiter.shared_limit(
+    _code_limit,
+    scope="voting-code",
+    methods=["POST"],
+    deduct_when=_wrong_code_sent,
+    on_breach=_too_many_codes,
+)
+
+
+def _code_consultation(slug: str) -> Consultation | None:
+    """The budget consultation whose residents vote with codes; None where they vote with an
+    account (the caller sends them to the account's ballot)."""
+    consultation = ballots.get_consultation(slug, current_user)
+    return consultation if ballots.votes_with_codes(consultation) else None
+
+
+def _refuse_code(form, error: DomainError) -> int:
+    """The code's refusal next to its field; the status, and whether it counts as wrong."""
+    if isinstance(error, ValidationFailed):
+        show_errors(form, error)
+        g.wrong_voting_code = True
+        return 422
+    form.code.errors = [*form.code.errors, str(error.message)]
+    if isinstance(error, NotFound):
+        g.wrong_voting_code = True
+        return 404
+    return 409
+
+
+def _code_page(consultation: Consultation, form: VotingCodeForm, status: int = 200):
+    page = render_template("ballots/code.html", consultation=consultation, form=form)
+    return no_store(page, status)
+
+
+@bp.route("/consultations/<slug>/vote", methods=["GET", "POST"])
+@code_limit
+def vote(slug: str):
+    """Enter the voting code (prefilled from the letter's link, `?code=`), then the ballot."""
+    consultation = _code_consultation(slug)
+    if consultation is None:
+        return redirect(url_for(".show", slug=slug))
+    if request.method == "GET":
+        typed = request.args.get("code", "")[:MAX_CODE_LENGTH]
+        return _code_page(consultation, VotingCodeForm(formdata=None, code=typed))
+    form = VotingCodeForm()
+    if not form.validate():
+        g.wrong_voting_code = True
+        return _code_page(consultation, form, 422)
+    try:
+        ballot = ballots.ballot_for_code(consultation, form.code.data)
+    except DomainError as error:
+        return _code_page(consultation, form, _refuse_code(form, error))
+    ballot_form = CodeBallotForm(formdata=None, code=form.code.data)
+    checked = ballots.summary(consultation, _stored(ballot))
+    return no_store(*_render(consultation, ballot_form, ballot, checked, voting_code=True))
+
+
+@bp.post("/consultations/<slug>/vote/ballot")
+@code_limit
+def code_ballot(slug: str):
+    """Check or submit the ballot of the voting code the form carries."""
+    consultation = _code_consultation(slug)
+    if consultation is None:
+        return redirect(url_for(".show", slug=slug))
+    form = CodeBallotForm()
+    if not form.validate():
+        abort(400)
+    code_form = VotingCodeForm(formdata=None, code=form.code.data)
+    try:
+        ballot = ballots.ballot_for_code(consultation, form.code.data)
+    except DomainError as error:
+        return _code_page(consultation, code_form, _refuse_code(code_form, error))
+    chosen = form.projects.data or []
+    if form.only_checking and ballots.is_open_for_ballots(consultation):
+        checked = ballots.summary(consultation, chosen)
+        return no_store(
+            *_render(
+                consultation,
+                form,
+                ballot,
+                checked,
+                errors=checked.errors,
+                checked_only=True,
+                voting_code=True,
+            )
+        )
+    try:
+        ballot = ballots.submit_ballot_with_code(consultation, form.code.data, chosen)
+    except ballots.BallotRefused as error:
+        checked = ballots.summary(consultation, chosen)
+        return no_store(
+            *_render(
+                consultation, form, ballot, checked, 422, errors=error.errors, voting_code=True
+            )
+        )
+    except DomainError as error:
+        # Not voting any more, or the code was used on paper meanwhile: shown as it is.
+        checked = ballots.summary(consultation, _stored(ballot))
+        return no_store(
+            *_render(
+                consultation,
+                form,
+                ballot,
+                checked,
+                409,
+                message=str(error.message),
+                voting_code=True,
+            )
+        )
+    # Shown on this very page (no redirect: the code is not kept for a next request).
+    flash(_("Thank you! Your ballot was recorded."), "success")
+    checked = ballots.summary(consultation, _stored(ballot))
+    return no_store(*_render(consultation, form, ballot, checked, voting_code=True))

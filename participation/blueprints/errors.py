@@ -23,6 +23,8 @@ def render_error(code: int, message: str | None = None):
 
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
+    if error.response is not None:  # the page was made already (a limit's on_breach)
+        return error.response
     if error.code in ERROR_CODES:
         return render_error(error.code)
     return error

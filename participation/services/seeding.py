@@ -9,6 +9,11 @@ Budget consultations may hold ballots (named voters, or groups of generated resi
 approve the same projects) and a `tally`: the ballots are then counted by
 services.budgeting.results, exactly as a moderator would, overrides applied with their reasons,
 and every funded project promoted to an initiative (services.initiatives).
+
+A budget consultation whose electorate is voting codes holds the codes of a few letters in
+their printed form (`voting_codes`, stored by their keyed hash like any other) and ballots of
+residents who voted with a letter's code nobody knows (`residents` per ballot entry); the
+printed codes nobody has used on paper are offered to try (SeedReport.voting_codes).
 """
 
 from __future__ import annotations
@@ -26,10 +31,12 @@ from participation.models import (
     AccountType,
     Answer,
     Ballot,
+    BallotChannel,
     BallotChoice,
     Category,
     Comment,
     Consultation,
+    Electorate,
     Initiative,
     InitiativeStatus,
     InitiativeUpdate,
@@ -39,6 +46,7 @@ from participation.models import (
     Support,
     TallyRule,
     User,
+    VotingCode,
     VotingMethod,
 )
 from participation.models.base import utcnow
@@ -61,12 +69,15 @@ class SeedReport:
                 "supports",
                 "comments",
                 "ballots",
+                "voting_codes",
                 "initiatives",
             ),
             0,
         )
     )
     logins: list[tuple[str, str, str]] = field(default_factory=list)
+    # (consultation slug, printed code) of the seeded codes that can vote online.
+    voting_codes: list[tuple[str, str]] = field(default_factory=list)
 
 
 def load_file(path: Path) -> SeedReport:
@@ -168,6 +179,7 @@ def _consultation(
             ballot_min_projects=entry.get("ballot_min_projects"),
             ballot_max_projects=entry.get("ballot_max_projects"),
             ballot_max_share=entry.get("ballot_max_share"),
+            electorate=Electorate(entry.get("electorate", "open")),
             collecting_starts_on=_date(entry.get("collecting_starts_on")),
             voting_starts_on=_date(entry.get("voting_starts_on")),
             voting_ends_on=_date(entry.get("voting_ends_on")),
@@ -190,7 +202,11 @@ def _consultation(
             _comment(proposal, comment_entry, users, None, report)
         if "initiative" in proposal_entry:
             _initiative(proposal, proposal_entry["initiative"], users, report)
-    if entry.get("ballots"):
+    if entry.get("voting_codes"):
+        _voting_codes(consultation, entry["voting_codes"], report)
+    if entry.get("ballots") and consultation.uses_voting_codes:
+        _code_ballots(consultation, entry["ballots"], report)
+    elif entry.get("ballots"):
         _ballots(consultation, entry["ballots"], users, residents, report)
     if "tally" in entry:
         _tally(consultation, entry["tally"], users, report)
@@ -353,6 +369,88 @@ def _ballots(
             voted.add(voter.id)
             report.created["ballots"] += 1
     db.session.flush()
+
+
+def _voting_codes(consultation: Consultation, printed: list[str], report: SeedReport) -> None:
+    """The letters' codes in their printed form, stored by their keyed hash only."""
+    for text in printed:
+        code_hash = budgeting.electorate.code_hash(budgeting.electorate.parse_code(text))
+        code = db.session.scalar(db.select(VotingCode).where(VotingCode.code_hash == code_hash))
+        if code is None:
+            code = VotingCode(consultation_id=consultation.id, code_hash=code_hash)
+            db.session.add(code)
+            db.session.flush()
+            report.created["voting_codes"] += 1
+        used_on_paper = db.session.scalar(
+            db.select(Ballot.id).where(
+                Ballot.voting_code_id == code.id, Ballot.channel == BallotChannel.PAPER
+            )
+        )
+        if not code.is_revoked and used_on_paper is None:
+            report.voting_codes.append((consultation.slug, text))
+
+
+def _code_ballots(consultation: Consultation, entries: list[dict], report: SeedReport) -> None:
+    """Each entry is `residents` ballots approving `projects`, each cast with the code of a
+    letter whose printed form nobody knows. Once the consultation has code ballots, none are
+    added (loading twice adds nothing)."""
+    if any(entry.get("voters") for entry in entries):
+        raise ValueError(f"{consultation.slug} votes with codes: its ballots have no voters.")
+    has_ballots = db.session.scalar(
+        db.select(Ballot.id).where(
+            Ballot.consultation_id == consultation.id, Ballot.voting_code_id.is_not(None)
+        )
+    )
+    if has_ballots is not None:
+        return
+    projects = {
+        proposal.title: proposal
+        for proposal in db.session.scalars(
+            db.select(Proposal).where(Proposal.consultation_id == consultation.id)
+        )
+    }
+    for entry in entries:
+        chosen = [projects[title] for title in entry.get("projects", [])]
+        cost = sum(proposal.estimated_cost for proposal in chosen)
+        if consultation.ballot_limit is not None and cost > consultation.ballot_limit:
+            raise ValueError(f"A seeded ballot of {consultation.slug} exceeds the budget: {cost}.")
+        for _number in range(entry.get("residents", 0)):
+            random = budgeting.electorate.parse_code(budgeting.electorate.generate_code())
+            code = VotingCode(
+                consultation_id=consultation.id,
+                code_hash=budgeting.electorate.code_hash(random),
+            )
+            db.session.add(code)
+            db.session.flush()
+            report.created["voting_codes"] += 1
+            db.session.add(
+                Ballot(
+                    consultation_id=consultation.id,
+                    voting_code_id=code.id,
+                    code=budgeting.ballots.generate_code(),
+                    choices=[BallotChoice(proposal_id=proposal.id) for proposal in chosen],
+                )
+            )
+            report.created["ballots"] += 1
+    db.session.flush()
+
+
+def voting_codes_to_try(report: SeedReport, per_consultation: int = 2) -> list[tuple[str, str]]:
+    """Two seeded codes per consultation that votes with codes now, as (title, printed code)."""
+    titles = dict(
+        db.session.execute(
+            db.select(Consultation.slug, Consultation.title).where(
+                Consultation.phase == Phase.VOTING,
+                Consultation.voting_method == VotingMethod.BUDGET,
+                Consultation.electorate == Electorate.VOTING_CODES,
+            )
+        ).all()
+    )
+    offered: dict[str, list[str]] = {}
+    for slug, code in report.voting_codes:
+        if slug in titles and len(offered.setdefault(slug, [])) < per_consultation:
+            offered[slug].append(code)
+    return [(titles[slug], code) for slug, codes in offered.items() for code in codes]
 
 
 def _tally(consultation: Consultation, entry: dict, users: dict[str, User], report: SeedReport):

@@ -19,9 +19,11 @@ from participation.models import (
     Proposal,
     ReportReason,
     User,
+    VotingCode,
 )
 from participation.services import accounts, moderation, notifications
 from participation.services import comments as comment_service
+from participation.services.budgeting import electorate
 
 COLLECTING = "ideen-fuer-die-innenstadt"
 SUPPORT_VOTING = "sicherer-schulweg"
@@ -52,6 +54,7 @@ class DemoIds:
     reported_comment: int
     hidden_comment: int  # on the discussed proposal, hidden by the moderator with HIDDEN_REASON
     budget_ballot_code: str  # a ballot of the closed budget consultation, as its voter got it
+    voting_code: str  # an unused letter's code of the budget consultation in voting, as printed
     citizen: int  # the demo citizen's account, for their profile
     author: int  # another person with public proposals and comments
     other_user: int  # an account an admin may delete on request (not deleted by the tests)
@@ -81,6 +84,23 @@ class Visit:
 def consultation(slug: str, suffix: str = "") -> str:
     """The path of the consultation's page, or of one below it."""
     return f"/consultations/{slug}{suffix}"
+
+
+def new_voting_code(app: Flask) -> str:
+    """A new letter's code of the budget consultation in voting (which votes with codes), in
+    its printed form: a journey votes with a code no earlier run has used."""
+    printed = electorate.generate_code()
+    with app.app_context():
+        voting = _consultation(BUDGET_VOTING)
+        assert voting.uses_voting_codes, "the demo's budget consultation in voting uses codes"
+        db.session.add(
+            VotingCode(
+                consultation_id=voting.id,
+                code_hash=electorate.code_hash(electorate.parse_code(printed)),
+            )
+        )
+        db.session.commit()
+    return printed
 
 
 def _consultation(slug: str) -> Consultation:
@@ -157,6 +177,7 @@ def prepare(app: Flask) -> DemoIds:
             reported_comment=comments[0].id,
             hidden_comment=comments[1].id,
             budget_ballot_code=ballot_code,
+            voting_code=new_voting_code(app),
             citizen=citizen.id,
             author=discussed.author_id,
             other_user=neighbour.id,

@@ -25,6 +25,8 @@ PASSWORD = "a long journey password"
 # 20.000 € of the 250.000 € budget, and the ballot has no minimum number of projects.
 BALLOT_PROJECTS = ("Sitzbänke am Flussufer", "Insektenhotels an Grundschulen")
 BALLOT_TOTAL = "20.000\u00a0€"  # as Babel writes it, with a no-break space
+# The same two as the ballot lists them: by category (Umwelt before Soziales).
+BALLOT_PROJECTS_IN_PAGE_ORDER = ("Insektenhotels an Grundschulen", "Sitzbänke am Flussufer")
 
 
 SUPPORT_BUTTON_NAME = "Diesen Vorschlag unterstützen"  # the same whether pressed or not
@@ -117,6 +119,9 @@ def consultation_path(slug: str) -> str:
 COLLECTING = demo.COLLECTING
 SUPPORT_VOTING = demo.SUPPORT_VOTING
 BUDGET_VOTING = demo.BUDGET_VOTING
+# The budget consultation in voting votes with the codes of the town's letters: a journey
+# votes with a new code of its own.
+new_voting_code = demo.new_voting_code
 
 
 def header_link(page, name: str):

@@ -72,6 +72,19 @@ def submit_an_unknown_choice(page) -> None:
 
 
 RESULTS_BUDGET = consultation(demo.BUDGET_CLOSED, "/results")
+VOTE = consultation(demo.BUDGET_VOTING, "/vote")
+
+
+def ballot_with_errors(code: str) -> Callable:
+    """The ballot of a voting code, submitted empty: refused with the reasons (422)."""
+
+    def action(page) -> None:
+        fill_and_submit({"#code": code})(page)
+        submit_main_form(page, "main form button[value=submit]")
+
+    return action
+
+
 FIND_BALLOT = "#find-ballot button[type=submit]"
 
 
@@ -202,13 +215,20 @@ VISITS = [
         422,
         lambda page: submit_main_form(page, "form.comment-form button[type=submit]"),
     ),
-    Visit("ballot", "citizen", consultation(demo.BUDGET_VOTING, "/ballot")),
+    Visit("voting code", "visitor", VOTE),
+    Visit("voting code with errors", "visitor", VOTE, 422, fill_and_submit({"#code": "K7QF-M2XD"})),
     Visit(
-        "ballot with errors",
-        "citizen",
-        consultation(demo.BUDGET_VOTING, "/ballot"),
+        "ballot with a voting code",
+        "visitor",
+        VOTE,
+        action_for=lambda ids: fill_and_submit({"#code": ids.voting_code}),
+    ),
+    Visit(
+        "ballot with a voting code and errors",
+        "visitor",
+        VOTE,
         422,
-        lambda page: submit_main_form(page, "main form button[value=submit]"),
+        action_for=lambda ids: ballot_with_errors(ids.voting_code),
     ),
     Visit("ballot after voting", "citizen", consultation(demo.BUDGET_CLOSED, "/ballot")),
     Visit("forbidden", "citizen", "/moderation/reports", 403),

@@ -189,24 +189,23 @@ def test_register_log_in_propose_comment_and_support_with_the_keyboard_alone(
     )
 
 
-def test_fill_the_budget_ballot_with_the_keyboard_alone(page_as, live_app):
-    citizen = journey.fresh_citizen("keyboard-ballot")
-    page = page_as("visitor")
+def test_vote_with_a_voting_code_on_a_phone_with_the_keyboard_alone(phone, live_app):
+    """A visitor without an account, on a 360 px phone: the consultation's link to the code,
+    the letter's code typed in, two projects ticked, the ballot submitted, the receipt."""
+    code = journey.new_voting_code(live_app)
+    page = phone("visitor")
     page.goto(journey.consultation_path(journey.BUDGET_VOTING))
 
-    # A visitor is sent to log in, registers from there, confirms the address and logs in,
-    # and comes back to the ballot.
-    tab_to(page, page.get_by_role("link", name="Stimmzettel ausfüllen"), "the ballot link")
+    tab_to(page, page.get_by_role("link", name="Mit Abstimmungscode abstimmen"), "the code link")
     press_and_follow(page)
-    tab_to(page, page.locator("main").get_by_role("link", name="Registrieren"), "register")
+    assert page.url.endswith(journey.consultation_path(journey.BUDGET_VOTING) + "/vote")
+    tab_to(page, page.get_by_label("Abstimmungscode"), "the code field")
+    page.keyboard.type(code.lower().replace("-", " "))  # as people type it
+    next_field(page, page.get_by_role("button", name="Meinen Stimmzettel anzeigen"), "show")
     press_and_follow(page)
-    register(page, live_app, citizen)
-    journey.confirm_email(page, live_app, citizen)
-    log_in_after_confirming(page)
-    assert page.url.endswith(journey.consultation_path(journey.BUDGET_VOTING) + "/ballot")
 
     used = page.locator("[data-ballot-used]")
-    for title in journey.BALLOT_PROJECTS:
+    for title in journey.BALLOT_PROJECTS_IN_PAGE_ORDER:
         box = page.get_by_role("checkbox", name=title)
         tab_to(page, box, f"the ballot's box for “{title}”")
         page.keyboard.press("Space")
@@ -218,8 +217,10 @@ def test_fill_the_budget_ballot_with_the_keyboard_alone(page_as, live_app):
 
     receipt = page.locator("#ballot-receipt")
     assert "Ihr Stimmzettel wurde erfasst" in receipt.inner_text()
-    assert len(receipt.locator("[data-ballot-code]").inner_text().strip()) >= 6
+    assert len(receipt.locator("[data-ballot-code]").inner_text().strip()) == 14
     assert "Vielen Dank! Ihr Stimmzettel wurde erfasst." in journey.flash(page).inner_text()
     for title in journey.BALLOT_PROJECTS:
         assert page.get_by_role("checkbox", name=title).is_checked()
     assert used.inner_text() == journey.BALLOT_TOTAL
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 360, "the ballot fits the phone"

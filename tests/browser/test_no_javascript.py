@@ -83,23 +83,19 @@ def test_register_log_in_propose_comment_and_support_without_javascript(
     assert journey.support_count(count.inner_text()) == before + 1
 
 
-def test_check_and_submit_the_budget_ballot_without_javascript(page, live_app):
-    citizen = journey.fresh_citizen("nojs-ballot")
+def test_vote_with_a_voting_code_check_and_submit_without_javascript(page, live_app):
+    code = journey.new_voting_code(live_app)
     page.goto(journey.consultation_path(journey.BUDGET_VOTING))
-    follow(page, page.get_by_role("link", name="Stimmzettel ausfüllen"))
-    assert "Bitte melden Sie sich an" in journey.flash(page).inner_text()
-    follow(page, page.locator("main").get_by_role("link", name="Registrieren"))
-    register(page, live_app, citizen)
-    journey.confirm_email(page, live_app, citizen)
-    log_in_after_confirming(page)
-    assert page.url.endswith(journey.consultation_path(journey.BUDGET_VOTING) + "/ballot")
+    follow(page, page.get_by_role("link", name="Mit Abstimmungscode abstimmen"))
+    page.get_by_label("Abstimmungscode").fill(code)
+    follow(page, page.get_by_role("button", name="Meinen Stimmzettel anzeigen"))
 
     used = page.locator("[data-ballot-used]")
     for title in journey.BALLOT_PROJECTS:
         page.get_by_role("checkbox", name=title).check()
     assert used.inner_text() == "0\u00a0€", "no script adds up the ticked boxes here"
 
-    # "Check my ballot" lets the server add them up, keeping the boxes ticked.
+    # "Check my ballot" lets the server add them up, keeping the boxes ticked and the code.
     follow(page, page.get_by_role("button", name="Meinen Stimmzettel prüfen"))
     assert "Ihre Auswahl passt" in page.locator("main [role=status]").inner_text()
     assert used.inner_text() == journey.BALLOT_TOTAL

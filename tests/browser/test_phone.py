@@ -116,6 +116,16 @@ SIDEWAYS = """width => {
 }"""
 
 
+def enter_voting_code(code: str) -> Callable:
+    def action(page) -> None:
+        page.locator("#code").fill(code)
+        with page.expect_navigation():
+            page.locator("main form button[type=submit]").click()
+        assert page.locator("form.ballot-form").is_visible()
+
+    return action
+
+
 def find_ballot(code: str) -> Callable:
     def action(page) -> None:
         page.locator("#code").fill(code)
@@ -143,7 +153,13 @@ VISITS = [
     Visit("submit form", "citizen", consultation(demo.COLLECTING, "/proposals/new")),
     Visit("login", "visitor", "/account/login"),
     Visit("register", "visitor", "/account/register"),
-    Visit("ballot", "citizen", consultation(demo.BUDGET_VOTING, "/ballot")),
+    Visit("voting code", "visitor", consultation(demo.BUDGET_VOTING, "/vote")),
+    Visit(
+        "ballot with a voting code",
+        "visitor",
+        consultation(demo.BUDGET_VOTING, "/vote"),
+        action_for=lambda ids: enter_voting_code(ids.voting_code),
+    ),
     Visit("results budget", "visitor", consultation(demo.BUDGET_CLOSED, "/results")),
     Visit("results budget as moderator", "moderator", consultation(demo.BUDGET_CLOSED, "/results")),
     Visit("ballot look-up", "visitor", consultation(demo.BUDGET_CLOSED, "/results/ballot")),

@@ -6,6 +6,11 @@ the ballot row locked, so that two submits sent at the same moment leave one com
 the one stored last, never a mix of both. A ballot's random code (generate_code) is given once
 and stays when the ballot changes: it is how a citizen finds their ballot in the anonymised
 exports. The choices are secret: they are neither audited nor logged.
+
+Where the electorate is voting codes (the town's letters), a ballot belongs to a code instead of
+an account (submit_ballot_with_code): the database refuses a second ballot of one code (unique
+voting_code_id), the same code changes its ballot until voting closes, and a code whose ballot
+was entered on paper is used up. Accounts do not vote there.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from participation.extensions import db
 from participation.logs import operation
 from participation.models import (
     Ballot,
+    BallotChannel,
     BallotChoice,
     Consultation,
     Proposal,
@@ -35,6 +41,7 @@ from participation.models import (
 )
 from participation.models.base import utcnow
 from participation.services import accounts
+from participation.services.budgeting import electorate
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from participation.services.limits import parse_id
 from participation.services.votes import require_still_voting
@@ -70,6 +77,9 @@ RULE_EXPLANATIONS: dict[TallyRule, LazyString] = {
 }
 
 NOT_VOTING = _l("Ballots can only be filled in while the consultation is in the voting phase.")
+VOTE_WITH_CODE = _l("In this consultation you vote with the voting code from your letter.")
+NO_VOTING_CODES = _l("In this consultation you vote with your account, not with a voting code.")
+USED_ON_PAPER = _l("This voting code was already used on a paper ballot.")
 
 
 # What people type for the letters Crockford's alphabet leaves out.
@@ -297,14 +307,21 @@ def _require_voting(consultation: Consultation) -> None:
         raise DomainError(NOT_VOTING)
 
 
-def _locked_ballot(consultation_id: int, user_id: int) -> Ballot | None:
-    """The citizen's ballot, locked until the end of the transaction.
+def _locked_ballot(
+    consultation_id: int, user_id: int | None = None, *, voting_code_id: int | None = None
+) -> Ballot | None:
+    """The citizen's ballot (or the voting code's), locked until the end of the transaction.
 
     PostgreSQL locks the row (a first ballot is guarded by the unique constraint instead).
     SQLite ignores FOR UPDATE, so there a write that changes nothing takes the database's
     write lock first (SQLite has one writer at a time), whether the ballot exists or not.
     """
-    mine = (Ballot.consultation_id == consultation_id, Ballot.user_id == user_id)
+    owner = (
+        Ballot.user_id == user_id
+        if voting_code_id is None
+        else (Ballot.voting_code_id == voting_code_id)
+    )
+    mine = (Ballot.consultation_id == consultation_id, owner)
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.execute(
             update(Ballot)
@@ -317,15 +334,25 @@ def _locked_ballot(consultation_id: int, user_id: int) -> Ballot | None:
     )
 
 
-def _store(consultation: Consultation, user_id: int, proposal_ids: list[int | str]) -> Ballot:
+def _store(
+    consultation: Consultation, owner: dict[str, int], proposal_ids: list[int | str]
+) -> Ballot:
+    """Store the whole ballot of `owner` ({"user_id": …} or {"voting_code_id": …})."""
     consultation_id = consultation.id
-    ballot = _locked_ballot(consultation_id, user_id)
+    ballot = _locked_ballot(consultation_id, **owner)
     require_still_voting(consultation_id, NOT_VOTING)
+    if ballot is not None and ballot.is_on_paper:
+        raise DomainError(USED_ON_PAPER, "code")
     checked = summary(consultation, proposal_ids)
     if not checked.ok:
         raise BallotRefused(checked.errors)
     if ballot is None:
-        ballot = Ballot(consultation_id=consultation_id, user_id=user_id, code=generate_code())
+        ballot = Ballot(
+            consultation_id=consultation_id,
+            code=generate_code(),
+            channel=BallotChannel.ONLINE,
+            **owner,
+        )
         db.session.add(ballot)
         db.session.flush()  # a ballot sent at the same moment makes this fail: see submit
     else:
@@ -347,14 +374,16 @@ def submit_ballot(
 
     Refused with every reason (BallotRefused) and nothing stored when a project is not on
     the ballot, the total is over the limit, or there are too few or too many projects.
+    Where residents vote with voting codes, accounts do not vote (require_account_ballots).
     """
+    require_account_ballots(consultation)
     user = _require_citizen(user)
     _require_voting(consultation)
     user_id = user.id
     wanted = list(proposal_ids)
     for attempt in range(2):
         try:
-            ballot = _store(consultation, user_id, wanted)
+            ballot = _store(consultation, {"user_id": user_id}, wanted)
             db.session.commit()
             # The ballot by its id only: never its code, never its choices.
             operation(
@@ -368,6 +397,80 @@ def submit_ballot(
         except IntegrityError:
             # The citizen's first ballot was stored at the same moment by another request (or,
             # very rarely, the random code was taken): once more, now changing that ballot.
+            db.session.rollback()
+            if attempt:
+                raise
+        except DomainError:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def require_account_ballots(consultation: Consultation) -> None:
+    """Where the electorate is voting codes, a ballot is filled in with the letter's code, not
+    with an account: the account's ballot page and submit_ballot refuse."""
+    if consultation.uses_voting_codes:
+        raise DomainError(VOTE_WITH_CODE)
+
+
+# Voting with the code of the town's letter, without an account
+
+
+def votes_with_codes(consultation: Consultation) -> bool:
+    """A budget consultation whose residents vote with the codes of the town's letters."""
+    return consultation.uses_ballots and consultation.uses_voting_codes
+
+
+def _require_code_voting(consultation: Consultation) -> None:
+    if not consultation.uses_ballots:
+        raise NotFound(_l("This consultation has no budget ballot."))
+    if not consultation.uses_voting_codes:
+        raise DomainError(NO_VOTING_CODES)
+
+
+def ballot_for_code(consultation: Consultation, code_text: str | None) -> Ballot | None:
+    """The ballot of this voting code with its choices, None before its first use; the code's
+    refusals (electorate.find_code) otherwise, and USED_ON_PAPER for a code used on paper."""
+    _require_code_voting(consultation)
+    code = electorate.find_code(consultation, code_text)
+    ballot = db.session.scalar(
+        select(Ballot)
+        .options(selectinload(Ballot.choices))
+        .where(Ballot.consultation_id == consultation.id, Ballot.voting_code_id == code.id)
+    )
+    if ballot is not None and ballot.is_on_paper:
+        raise DomainError(USED_ON_PAPER, "code")
+    return ballot
+
+
+def submit_ballot_with_code(
+    consultation: Consultation, code_text: str | None, proposal_ids: Iterable[int | str]
+) -> Ballot:
+    """Store the whole ballot of a voting code, replacing the one it had, while voting.
+
+    Refused, and nothing stored, for a code that cannot vote here (electorate.find_code says
+    why: not a code, a typo, unknown, another consultation's, revoked), a code used on paper,
+    outside voting, and for the ballot's own rules (BallotRefused). Two first uses of one code
+    at the same moment leave one ballot: the unique voting_code_id refuses the second, which
+    then changes the first.
+    """
+    _require_code_voting(consultation)
+    if not consultation.is_voting:
+        raise DomainError(NOT_VOTING)
+    wanted = list(proposal_ids)
+    for attempt in range(2):
+        try:
+            code = electorate.find_code(consultation, code_text)
+            ballot = _store(consultation, {"voting_code_id": code.id}, wanted)
+            db.session.commit()
+            # The ballot by its id only: never a code, never its choices.
+            operation(
+                log, "ballot.submitted", actor=None, subject=ballot, consultation=consultation
+            )
+            return ballot
+        except IntegrityError:
+            # The code's first ballot was stored at the same moment by another request: once
+            # more, now changing that ballot.
             db.session.rollback()
             if attempt:
                 raise

@@ -32,6 +32,7 @@ class Action(enum.Enum):
     SUBMIT_PROPOSAL = "submit_proposal"
     READ_PROPOSALS = "read_proposals"
     FILL_BALLOT = "fill_ballot"
+    VOTE_WITH_CODE = "vote_with_code"
     SEE_RESULTS = "see_results"
     FOLLOW_INITIATIVES = "follow_initiatives"
 
@@ -187,6 +188,12 @@ def _collecting(consultation: Consultation, reader: _Reader) -> _Parts:
 
 def _voting(consultation: Consultation, reader: _Reader) -> _Parts:
     summary = _("Voting is open. The proposals can no longer be changed.")
+    if ballots.votes_with_codes(consultation):
+        return (
+            summary,
+            _voting_with_a_code(consultation),
+            [Link(Action.VOTE_WITH_CODE, _("Vote with your voting code"))],
+        )
     if consultation.uses_ballots:
         link = (
             _ballot_link(reader)
@@ -205,6 +212,21 @@ def _ballot_link(reader: _Reader) -> Link:
     if reader.has_ballot:
         return Link(Action.FILL_BALLOT, _("Change your ballot"))
     return Link(Action.FILL_BALLOT, _("Fill in your ballot"))
+
+
+def _voting_with_a_code(consultation: Consultation) -> list[str]:
+    """Anybody may hold a letter's code, logged in or not: the same words for every reader."""
+    return [
+        _(
+            "Choose on your ballot the projects you want funded; together they may cost at "
+            "most %(limit)s.",
+            limit=formatting.money(consultation.ballot_limit, consultation.currency),
+        ),
+        _(
+            "You vote with the voting code from the letter the town has sent you; you need no "
+            "account. With the same code you can change your ballot until voting closes."
+        ),
+    ]
 
 
 def _voting_by_ballot(consultation: Consultation, reader: _Reader) -> list[str]:
