@@ -71,6 +71,9 @@ class Config:
     # Look-ups of a ballot by a code that no ballot has, per IP address (OpenStad locks out
     # after 20 wrong voting codes in 15 minutes); codes that are found do not count.
     BALLOT_LOOKUP_RATE_LIMIT = os.environ.get("BALLOT_LOOKUP_RATE_LIMIT", "20 per 15 minutes")
+    # Wrong tries to confirm one's entry on a voter register, per IP address; claims that
+    # succeed do not count.
+    VOTER_REGISTER_RATE_LIMIT = os.environ.get("VOTER_REGISTER_RATE_LIMIT", "20 per 15 minutes")
 
     # Links in e-mails start with this address (scheme, host and any path prefix), never with
     # the Host header of the request that caused the mail; required in production.

@@ -35,6 +35,7 @@ from participation.models import (
 )
 from participation.models.base import utcnow
 from participation.services import accounts
+from participation.services.budgeting import electorate
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from participation.services.limits import parse_id
 from participation.services.votes import require_still_voting
@@ -350,6 +351,7 @@ def submit_ballot(
     """
     user = _require_citizen(user)
     _require_voting(consultation)
+    electorate.require_may_vote(consultation, user)
     user_id = user.id
     wanted = list(proposal_ids)
     for attempt in range(2):
