@@ -1,21 +1,25 @@
 """The budget ballot of a consultation: filling it in, checking it without JavaScript, and the
-receipt with the ballot code. The rules live in budgeting.ballots; visitors are sent to log in
-and come back to the ballot."""
+receipt with the ballot code; and the page where a resident confirms they are on the voter
+register, before they vote in a consultation with one. The rules live in budgeting.ballots and
+budgeting.electorate; visitors are sent to log in and come back to the ballot."""
 
 from __future__ import annotations
 
 from itertools import groupby
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from participation.forms.ballots import BallotForm
+from participation.blueprints.access import login_required
+from participation.extensions import limiter
+from participation.forms import show_errors
+from participation.forms.ballots import BallotForm, RegisterClaimForm
 from participation.models import Ballot, Consultation, Proposal
-from participation.services import budgeting
-from participation.services.budgeting import ballots
-from participation.services.errors import DomainError, NotAllowed
+from participation.services import budgeting, consultations
+from participation.services.budgeting import ballots, electorate
+from participation.services.errors import DomainError, NotAllowed, ValidationFailed
 
 bp = Blueprint("ballots", __name__)
 
@@ -26,7 +30,17 @@ def ballot_helpers() -> dict[str, Any]:
         "rule_explanation": ballots.rule_explanation,
         "tally_rule_labels": budgeting.results.RULE_LABELS,
         "ballots_open": ballots.is_open_for_ballots,
+        "may_vote": _may_vote,
     }
+
+
+def _may_vote(consultation: Consultation) -> bool:
+    """Whether the current user's account may vote in the consultation (electorate.may_vote),
+    asked once per request and consultation: a list of proposals asks for every card."""
+    known = g.setdefault("may_vote", {})
+    if consultation.id not in known:
+        known[consultation.id] = electorate.may_vote(consultation, current_user)
+    return known[consultation.id]
 
 
 def _groups(projects: list[Proposal]) -> list[tuple[str | None, list[Proposal]]]:
@@ -63,6 +77,7 @@ def _render(
         errors=errors,
         checked_only=checked_only,
         message=message,
+        may_vote=_may_vote(consultation),
     )
     return page, status
 
@@ -104,3 +119,60 @@ def show(slug: str):
 
 def _stored(ballot: Ballot | None) -> list[int]:
     return sorted(ballots.chosen_ids(ballot))
+
+
+# Confirming that one is on the voter register
+
+
+def _register_limit() -> str:
+    return current_app.config["VOTER_REGISTER_RATE_LIMIT"]
+
+
+@bp.route("/consultations/<slug>/register", methods=["GET", "POST"])
+@login_required
+@limiter.limit(
+    _register_limit, methods=["POST"], deduct_when=lambda response: response.status_code == 422
+)
+def register(slug: str):
+    """A logged-in resident enters the identifier and date of birth of the town's letter, once
+    per consultation; only wrong tries count towards the rate limit."""
+    consultation = consultations.get_visible(slug, current_user)
+    electorate.require_register(consultation)
+    form = RegisterClaimForm()
+    entry = electorate.claimed_entry(consultation, current_user)
+    status, message = 200, None
+    if entry is None and form.is_submitted():
+        if not form.validate():
+            status = 422
+        else:
+            try:
+                electorate.claim_entry(
+                    consultation, current_user, form.identifier.data, form.birth_date
+                )
+            except ValidationFailed as error:
+                show_errors(form, error)
+                status = 422
+            except NotAllowed:
+                raise
+            except DomainError as error:
+                status, message = 409, str(error.message)
+            else:
+                flash(
+                    _("Thank you! You are confirmed on the voter register and can vote."), "success"
+                )
+                return redirect(_vote_url(consultation))
+    page = render_template(
+        "ballots/register.html",
+        consultation=consultation,
+        form=form,
+        entry=entry,
+        vote_url=_vote_url(consultation),
+        message=message,
+    )
+    return page, status
+
+
+def _vote_url(consultation: Consultation) -> str:
+    if consultation.uses_ballots:
+        return url_for(".show", slug=consultation.slug)
+    return url_for("consultations.show", slug=consultation.slug)

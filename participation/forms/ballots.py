@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from wtforms import SelectMultipleField, StringField
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectMultipleField, StringField, ValidationError
+from wtforms.validators import DataRequired, Length
 
 from participation.forms import Form
+from participation.services.budgeting import electorate
 
 CHECK = "check"
 SUBMIT = "submit"
@@ -20,3 +25,33 @@ class BallotForm(Form):
     @property
     def only_checking(self) -> bool:
         return self.action.data == CHECK
+
+
+class RegisterClaimForm(Form):
+    """The details of the town's letter that show a resident is on the voter register."""
+
+    identifier = StringField(
+        _l("Identifier"),
+        description=_l("As it is printed in your letter from the town."),
+        validators=[
+            DataRequired(_l("Please enter the identifier from your letter.")),
+            Length(max=electorate.MAX_IDENTIFIER_LENGTH),
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    date_of_birth = StringField(
+        _l("Date of birth"),
+        description=_l("For example 17.05.1990."),
+        validators=[DataRequired(_l("Please enter your date of birth."))],
+        render_kw={"autocomplete": "bday"},
+    )
+
+    def validate_date_of_birth(self, field: StringField) -> None:
+        if electorate.parse_birth_date(field.data) is None:
+            raise ValidationError(
+                _l("Please enter your date of birth as day, month and year, such as 17.05.1990.")
+            )
+
+    @property
+    def birth_date(self) -> date | None:
+        return electorate.parse_birth_date(self.date_of_birth.data)

@@ -24,6 +24,7 @@ from participation.models import Consultation, Initiative, Phase, User
 from participation.services import budgeting, votes
 from participation.services.budgeting import ballots
 from participation.services.consultations.phases import phase_label
+from participation.services.errors import DomainError
 
 
 class Action(enum.Enum):
@@ -32,6 +33,7 @@ class Action(enum.Enum):
     SUBMIT_PROPOSAL = "submit_proposal"
     READ_PROPOSALS = "read_proposals"
     FILL_BALLOT = "fill_ballot"
+    CONFIRM_REGISTER = "confirm_register"
     SEE_RESULTS = "see_results"
     FOLLOW_INITIATIVES = "follow_initiatives"
 
@@ -66,6 +68,9 @@ class _Reader:
     confirmed: bool = True
     supports: int = 0
     has_ballot: bool = False
+    # Why this account may not vote here (budgeting.electorate.require_may_vote), if it may not.
+    not_allowed: str | None = None
+    has_register: bool = False
 
 
 def for_consultation(
@@ -106,10 +111,18 @@ def _reader(consultation: Consultation, viewer: User | None) -> _Reader:
         return _Reader(logged_in=True, confirmed=False)  # cannot have supported or voted
     if consultation.is_before_voting:
         return _Reader(logged_in=True)  # nobody has voted yet
+    try:
+        budgeting.electorate.require_may_vote(consultation, viewer)
+        not_allowed = None
+    except DomainError as error:
+        not_allowed = str(error.message)
+    electorate = {"not_allowed": not_allowed, "has_register": consultation.has_voter_register}
     if consultation.uses_ballots:
         ballot = ballots.get_ballot(consultation, viewer)
-        return _Reader(logged_in=True, has_ballot=ballot is not None)
-    return _Reader(logged_in=True, supports=len(votes.supported_ids(consultation, viewer)))
+        return _Reader(logged_in=True, has_ballot=ballot is not None, **electorate)
+    return _Reader(
+        logged_in=True, supports=len(votes.supported_ids(consultation, viewer)), **electorate
+    )
 
 
 _Parts = tuple[str, list[str], list[Link]]
@@ -187,6 +200,13 @@ def _collecting(consultation: Consultation, reader: _Reader) -> _Parts:
 
 def _voting(consultation: Consultation, reader: _Reader) -> _Parts:
     summary = _("Voting is open. The proposals can no longer be changed.")
+    if reader.not_allowed and not reader.has_ballot and not reader.supports:
+        links = [Link(Action.READ_PROPOSALS, _("Go to the proposals"))]
+        if reader.has_register:
+            links.insert(
+                0, Link(Action.CONFIRM_REGISTER, _("Confirm that you are on the voter register"))
+            )
+        return summary, [reader.not_allowed], links
     if consultation.uses_ballots:
         link = (
             _ballot_link(reader)
