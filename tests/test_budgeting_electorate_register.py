@@ -506,3 +506,19 @@ def test_the_import_command_reads_commas_semicolons_and_german_dates(app, factor
         assert db.session.scalar(text("SELECT COUNT(*) FROM register_entries")) == 3
     result = runner.invoke(args=["voters", "import", "no-such-slug", str(commas)])
     assert result.exit_code == 1
+
+
+@pytest.mark.parametrize("method", [VotingMethod.BUDGET, VotingMethod.SUPPORT])
+def test_the_guidance_box_sends_an_unconfirmed_resident_to_the_register(factory, ctx, method):
+    from participation.services.consultations import guidance
+    from participation.services.consultations.guidance import Action
+
+    consultation = imported(factory, voting_method=method)
+    user = attached(User, factory.user())
+    box = guidance.for_consultation(consultation, user)
+    assert box.can_do == ("Please first confirm that you are on the voter register.",)
+    assert box.links[0].action is Action.CONFIRM_REGISTER
+    electorate.claim_entry(consultation, user, "AB1001", date(1990, 5, 17))
+    box = guidance.for_consultation(consultation, user)
+    assert all(link.action is not Action.CONFIRM_REGISTER for link in box.links)
+    assert "voter register" not in " ".join(box.can_do)
