@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import time
 from pathlib import Path
@@ -338,18 +336,6 @@ def notifications_digest() -> None:
 voters_cli = AppGroup("voters", help="Who may vote: the voter register and voting codes.")
 
 
-def _register_rows(file: Path) -> list[list[str]]:
-    """The cells of a register file: UTF-8 (with or without BOM, as Excel writes it), cells
-    separated by commas or, as German spreadsheets write them, by semicolons."""
-    try:
-        text = file.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise click.ClickException(f"{file}: not UTF-8 text (nothing was imported)") from error
-    first = text.partition("\n")[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-
-
 @voters_cli.command("import")
 @click.argument("slug")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -357,8 +343,8 @@ def voters_import(slug: str, file: Path) -> None:
     """Import the voter register FILE (CSV with a header: identifier, date_of_birth as
     YYYY-MM-DD or DD.MM.YYYY, district optional) into the consultation SLUG. Only keyed hashes
     are stored; a file with any bad row is refused whole; importing it again adds nothing twice."""
-    rows = _register_rows(file)
     try:
+        rows = electorate.read_register_file(file.read_bytes())
         consultation = find_consultation(slug)
         report = electorate.import_register(consultation, rows)
     except electorate.RegisterRefused as error:

@@ -221,3 +221,59 @@ def test_wrong_tries_are_rate_limited_but_a_good_claim_is_not_counted(
     second = limited_app.test_client()
     login_with_csrf(second, factory.user().email)
     assert [attempt(second, "01.01.2000") for _ in range(2)] == [422, 429]
+
+
+# Moderators upload the town's file
+
+
+def upload(client, consultation, content: bytes, name: str = "register.csv"):
+    import io
+
+    return client.post(
+        f"/consultations/{consultation.slug}/register/import",
+        data={"file": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+        headers=ENGLISH,
+    )
+
+
+def test_a_moderator_uploads_the_register_and_a_bad_file_stores_nothing(
+    app, client, auth, factory, register_vote
+):
+    consultation, _project, _citizen = register_vote
+    auth.login(factory.moderator().email)
+    show = client.get(f"/consultations/{consultation.slug}").get_data(as_text=True)
+    assert f"/consultations/{consultation.slug}/register/import" in show
+    html = client.get(
+        f"/consultations/{consultation.slug}/register/import", headers=ENGLISH
+    ).get_data(as_text=True)
+    assert "The register holds 2 residents; 0 of them confirmed their entry." in html
+
+    response = upload(
+        client, consultation, b"identifier;date_of_birth\nNEW1;01.02.1980\nAB1001;1990-05-17\n"
+    )
+    assert response.status_code == 200
+    assert "1 new entries, 1 already on the register" in response.get_data(as_text=True)
+    assert len(claimed_by(app, consultation)) == 3
+
+    response = upload(
+        client, consultation, b"identifier,date_of_birth\nNEW2,1980-01-01\nNEW3,soon\n"
+    )
+    assert response.status_code == 422
+    assert "Line 3:" in response.get_data(as_text=True)
+    assert upload(client, consultation, b"\xff\xfe\x00bad").status_code == 422
+    assert len(claimed_by(app, consultation)) == 3
+    with app.app_context():
+        from participation.models import AuditEvent
+
+        assert db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.action == "register.imported")
+        ).all() == ["register.imported", "register.imported"]  # the fixture's and this one
+
+
+def test_only_moderators_upload_a_register(client, auth, register_vote):
+    consultation, _project, citizen = register_vote
+    auth.login(citizen.email)
+    assert (
+        upload(client, consultation, b"identifier,date_of_birth\nX,1990-01-01\n").status_code == 403
+    )

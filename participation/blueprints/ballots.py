@@ -12,14 +12,14 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from participation.blueprints.access import login_required
+from participation.blueprints.access import login_required, moderator_required
 from participation.extensions import limiter
 from participation.forms import show_errors
-from participation.forms.ballots import BallotForm, RegisterClaimForm
+from participation.forms.ballots import BallotForm, RegisterClaimForm, RegisterImportForm
 from participation.models import Ballot, Consultation, Proposal
 from participation.services import budgeting, consultations
 from participation.services.budgeting import ballots, electorate
-from participation.services.errors import DomainError, NotAllowed, ValidationFailed
+from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 bp = Blueprint("ballots", __name__)
 
@@ -176,3 +176,37 @@ def _vote_url(consultation: Consultation) -> str:
     if consultation.uses_ballots:
         return url_for(".show", slug=consultation.slug)
     return url_for("consultations.show", slug=consultation.slug)
+
+
+@bp.route("/consultations/<slug>/register/import", methods=["GET", "POST"])
+@moderator_required
+def import_register(slug: str):
+    """Moderators upload the town's voter register (the same as `flask voters import`)."""
+    consultation = consultations.get_visible(slug, current_user)
+    electorate.require_register(consultation)
+    form = RegisterImportForm()
+    status, problems, message, report = 200, (), None, None
+    if form.is_submitted():
+        if not form.validate():
+            status = 422
+        else:
+            try:
+                data = form.file.data.stream.read(electorate.MAX_REGISTER_FILE_BYTES + 1)
+                rows = electorate.read_register_file(data)
+                report = electorate.import_register(consultation, rows, actor=current_user)
+            except electorate.RegisterRefused as error:
+                status, problems = 422, error.problems
+            except NotFound:
+                raise
+            except DomainError as error:
+                status, message = 409, str(error.message)
+    page = render_template(
+        "ballots/register_import.html",
+        consultation=consultation,
+        form=form,
+        problems=problems,
+        message=message,
+        report=report,
+        counts=electorate.register_counts(consultation),
+    )
+    return page, status

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectMultipleField, StringField, ValidationError
 from wtforms.validators import DataRequired, Length
 
@@ -55,3 +56,17 @@ class RegisterClaimForm(Form):
     @property
     def birth_date(self) -> date | None:
         return electorate.parse_birth_date(self.date_of_birth.data)
+
+
+class RegisterImportForm(Form):
+    """The town's voter register as a CSV file, for moderators."""
+
+    file = FileField(
+        _l("CSV file of the voter register"),
+        description=_l(
+            "A header row with the columns identifier, date_of_birth (1990-05-17 or "
+            "17.05.1990) and district (optional); separated by commas or semicolons, UTF-8."
+        ),
+        validators=[FileRequired(_l("Please choose the file of the voter register."))],
+        render_kw={"accept": ".csv,text/csv"},
+    )

@@ -11,8 +11,10 @@ another key no code and no register entry is recognised any more.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import io
 import logging
 import secrets
 from collections.abc import Iterable, Sequence
@@ -23,7 +25,7 @@ from flask import current_app
 from flask_babel import format_date, to_user_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from participation.extensions import db
@@ -279,6 +281,46 @@ def _checked_rows(rows: Iterable[Sequence[str]]) -> list[tuple[str, str | None]]
     if problems:
         raise RegisterRefused(problems)
     return checked
+
+
+MAX_REGISTER_FILE_BYTES = 50 * 1024 * 1024  # a city of a million residents fits well
+
+
+def read_register_file(data: bytes) -> list[list[str]]:
+    """The cells of a register file: UTF-8 (with or without the BOM Excel writes), cells
+    separated by commas or, as German spreadsheets write them, by semicolons."""
+    if len(data) > MAX_REGISTER_FILE_BYTES:
+        raise RegisterRefused(
+            [_("The file is larger than %(max)d MB.", max=MAX_REGISTER_FILE_BYTES // 2**20)]
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise RegisterRefused(
+            [_("The file is not UTF-8 text. Please save it as CSV UTF-8.")]
+        ) from error
+    first = text.partition("\n")[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as error:
+        raise RegisterRefused([_("The file is not a CSV file.")]) from error
+
+
+@dataclass(frozen=True)
+class RegisterCounts:
+    entries: int
+    claimed: int
+
+
+def register_counts(consultation: Consultation) -> RegisterCounts:
+    """How many residents the register holds, and how many of them confirmed their entry."""
+    entries, claimed = db.session.execute(
+        select(func.count(RegisterEntry.id), func.count(RegisterEntry.claimed_by_id)).where(
+            RegisterEntry.consultation_id == consultation.id
+        )
+    ).one()
+    return RegisterCounts(entries=entries, claimed=claimed)
 
 
 def require_register(consultation: Consultation) -> None:
