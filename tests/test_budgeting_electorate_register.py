@@ -522,3 +522,21 @@ def test_the_guidance_box_sends_an_unconfirmed_resident_to_the_register(factory,
     box = guidance.for_consultation(consultation, user)
     assert all(link.action is not Action.CONFIRM_REGISTER for link in box.links)
     assert "voter register" not in " ".join(box.can_do)
+
+
+def test_a_deleted_account_keeps_its_entry_claimed_and_exports_it_without_the_hash(factory, ctx):
+    from participation.services.accounts import personal_data
+    from tests.factories import Factory
+
+    consultation = imported(factory)
+    user = attached(User, factory.user())
+    entry = electorate.claim_entry(consultation, user, "AB1001", date(1990, 5, 17))
+    [exported] = personal_data.export(user)["register_entries"]
+    assert exported["id"] == entry.id and exported["district"] == "Altstadt"
+    assert entry.entry_hash not in str(personal_data.export(user))
+    personal_data.delete_own_account(user, Factory.PASSWORD)
+    assert db.session.get(RegisterEntry, entry.id).claimed_by_id == user.id
+    newcomer = attached(User, factory.user())
+    with pytest.raises(ValidationFailed) as refused:
+        electorate.claim_entry(consultation, newcomer, "AB1001", date(1990, 5, 17))
+    assert refused.value.errors == {"identifier": electorate.CLAIMED_BY_ANOTHER}

@@ -43,6 +43,7 @@ from participation.models import (
     NotificationSettings,
     OutboxMail,
     Proposal,
+    RegisterEntry,
     Report,
     Role,
     Support,
@@ -136,6 +137,10 @@ EXPORTED: dict[str, Section] = {
         "created_at",
     ),
     "follows": rows(Follow.user_id, "id", "proposal_id", "consultation_id", "created_at"),
+    # The voter-register entry the account claimed: never its hash (of identifier and birth).
+    "register_entries": rows(
+        RegisterEntry.claimed_by_id, "id", "consultation_id", "district", "claimed_at"
+    ),
     "notifications": rows(
         Notification.recipient_id,
         "id", "kind", "consultation_id", "proposal_id", "comment_id", "initiative_id",
@@ -225,6 +230,9 @@ KEPT: tuple[InstrumentedAttribute, ...] = (
     Consultation.created_by_id,
     Report.resolved_by_id,
     Tally.computed_by_id,
+    # A claimed register entry stays claimed by the tombstone: otherwise the resident could
+    # claim it again with a new account and vote a second time.
+    RegisterEntry.claimed_by_id,
 )
 
 
