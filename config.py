@@ -74,6 +74,9 @@ class Config:
     # Wrong voting codes (not a code, a typo, no such code) per IP address, OpenStad's rule;
     # right codes do not count.
     VOTING_CODE_RATE_LIMIT = os.environ.get("VOTING_CODE_RATE_LIMIT", "20 per 15 minutes")
+    # Wrong tries to confirm one's entry on a voter register, per IP address; claims that
+    # succeed do not count.
+    VOTER_REGISTER_RATE_LIMIT = os.environ.get("VOTER_REGISTER_RATE_LIMIT", "20 per 15 minutes")
 
     # Links in e-mails start with this address (scheme, host and any path prefix), never with
     # the Host header of the request that caused the mail; required in production.

@@ -12,7 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from participation.models import AccountType, Role, TallyRule
 from participation.services import accounts, counters, mail, notifications, seeding
-from participation.services.budgeting import pabulib, tally
+from participation.services.budgeting import electorate, pabulib, tally
 from participation.services.errors import DomainError, ValidationFailed
 from participation.services.exports import (
     Audience,
@@ -339,6 +339,32 @@ def notifications_digest() -> None:
     click.echo(f"Queued {queued} digest(s).")
 
 
+voters_cli = AppGroup("voters", help="Who may vote: the voter register and voting codes.")
+
+
+@voters_cli.command("import")
+@click.argument("slug")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def voters_import(slug: str, file: Path) -> None:
+    """Import the voter register FILE (CSV with a header: identifier, date_of_birth as
+    YYYY-MM-DD or DD.MM.YYYY, district optional) into the consultation SLUG. Only keyed hashes
+    are stored; a file with any bad row is refused whole; importing it again adds nothing twice."""
+    try:
+        rows = electorate.read_register_file(file.read_bytes())
+        consultation = find_consultation(slug)
+        report = electorate.import_register(consultation, rows)
+    except electorate.RegisterRefused as error:
+        for problem in error.problems:
+            click.echo(f"{file.name}: {problem}", err=True)
+        raise click.ClickException(f"{file}: refused, nothing was imported") from error
+    except DomainError as error:
+        raise click.ClickException(f"{slug}: {error.message}") from error
+    click.echo(
+        f"Imported {file.name} into {slug}: {report.added} new entries, "
+        f"{report.already_there} already on the register."
+    )
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(mail_cli)
@@ -347,3 +373,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(doctor)
     app.cli.add_command(export_cli)
     app.cli.add_command(pb_cli)
+    app.cli.add_command(voters_cli)

@@ -66,12 +66,13 @@ def test_what_cannot_be_a_code_is_refused_as_such(typed):
     assert refused.value.errors["code"] == electorate.NOT_A_CODE
 
 
-def test_hashes_are_keyed_by_the_voter_secret(app):
+def test_hashes_are_keyed_by_the_voter_secret(app, monkeypatch):
     with app.app_context():
         first = electorate.code_hash("K7QFM2XD9P4TW3R")
         assert re.fullmatch(r"[0-9a-f]{64}", first)
         assert "K7QF" not in first
-        app.config["VOTER_SECRET"] = "another key"
+        # Put back afterwards: the app is shared by every test of the session.
+        monkeypatch.setitem(app.config, "VOTER_SECRET", "another key")
         assert electorate.code_hash("K7QFM2XD9P4TW3R") != first
 
 

@@ -1,6 +1,7 @@
 """The budget ballot of a consultation: filling it in, checking it without JavaScript, and the
-receipt with the ballot code. The rules live in budgeting.ballots; visitors are sent to log in
-and come back to the ballot.
+receipt with the ballot code; and the page where a resident confirms they are on the voter
+register, before they vote in a consultation with one. The rules live in budgeting.ballots and
+budgeting.electorate; visitors are sent to log in and come back to the ballot.
 
 Where the electorate is voting codes, residents vote on /vote with the code of the town's letter
 instead, no account needed: the code travels in the form (a hidden field once it was checked),
@@ -27,13 +28,21 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from participation.blueprints import no_store
+from participation.blueprints.access import login_required, moderator_required
 from participation.blueprints.errors import render_error
 from participation.extensions import limiter
 from participation.forms import show_errors
-from participation.forms.ballots import MAX_CODE_LENGTH, BallotForm, CodeBallotForm, VotingCodeForm
+from participation.forms.ballots import (
+    MAX_CODE_LENGTH,
+    BallotForm,
+    CodeBallotForm,
+    RegisterClaimForm,
+    RegisterImportForm,
+    VotingCodeForm,
+)
 from participation.models import Ballot, Consultation, Proposal
-from participation.services import budgeting
-from participation.services.budgeting import ballots
+from participation.services import budgeting, consultations
+from participation.services.budgeting import ballots, electorate
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 bp = Blueprint("ballots", __name__)
@@ -46,7 +55,17 @@ def ballot_helpers() -> dict[str, Any]:
         "tally_rule_labels": budgeting.results.RULE_LABELS,
         "ballots_open": ballots.is_open_for_ballots,
         "votes_with_codes": ballots.votes_with_codes,
+        "may_vote": _may_vote,
     }
+
+
+def _may_vote(consultation: Consultation) -> bool:
+    """Whether the current user's account may vote in the consultation (electorate.may_vote),
+    asked once per request and consultation: a list of proposals asks for every card."""
+    known = g.setdefault("may_vote", {})
+    if consultation.id not in known:
+        known[consultation.id] = electorate.may_vote(consultation, current_user)
+    return known[consultation.id]
 
 
 def _groups(projects: list[Proposal]) -> list[tuple[str | None, list[Proposal]]]:
@@ -86,6 +105,7 @@ def _render(
         message=message,
         voting_code=voting_code,
         form_action=url_for(".code_ballot" if voting_code else ".show", slug=consultation.slug),
+        may_vote=voting_code or _may_vote(consultation),
     )
     return page, status
 
@@ -93,10 +113,8 @@ def _render(
 @bp.route("/consultations/<slug>/ballot", methods=["GET", "POST"])
 def show(slug: str):
     consultation = ballots.get_consultation(slug, current_user)
-    try:
-        ballots.require_account_ballots(consultation)
-    except DomainError as error:
-        flash(str(error.message), "info")
+    if ballots.votes_with_codes(consultation):
+        flash(str(electorate.VOTE_WITH_CODE), "info")
         return redirect(url_for(".vote", slug=consultation.slug))
     if not current_user.is_authenticated:
         flash(_("Please log in to fill in your ballot."), "info")
@@ -270,3 +288,94 @@ def code_ballot(slug: str):
     flash(_("Thank you! Your ballot was recorded."), "success")
     checked = ballots.summary(consultation, _stored(ballot))
     return no_store(*_render(consultation, form, ballot, checked, voting_code=True))
+
+
+# Confirming that one is on the voter register
+
+
+def _register_limit() -> str:
+    return current_app.config["VOTER_REGISTER_RATE_LIMIT"]
+
+
+@bp.route("/consultations/<slug>/register", methods=["GET", "POST"])
+@login_required
+@limiter.limit(
+    _register_limit, methods=["POST"], deduct_when=lambda response: response.status_code == 422
+)
+def register(slug: str):
+    """A logged-in resident enters the identifier and date of birth of the town's letter, once
+    per consultation; only wrong tries count towards the rate limit."""
+    consultation = consultations.get_visible(slug, current_user)
+    electorate.require_register(consultation)
+    form = RegisterClaimForm()
+    entry = electorate.claimed_entry(consultation, current_user)
+    status, message = 200, None
+    if entry is None and form.is_submitted():
+        if not form.validate():
+            status = 422
+        else:
+            try:
+                electorate.claim_entry(
+                    consultation, current_user, form.identifier.data, form.birth_date
+                )
+            except ValidationFailed as error:
+                show_errors(form, error)
+                status = 422
+            except NotAllowed:
+                raise
+            except DomainError as error:
+                status, message = 409, str(error.message)
+            else:
+                flash(
+                    _("Thank you! You are confirmed on the voter register and can vote."), "success"
+                )
+                return redirect(_vote_url(consultation))
+    page = render_template(
+        "ballots/register.html",
+        consultation=consultation,
+        form=form,
+        entry=entry,
+        vote_url=_vote_url(consultation),
+        message=message,
+    )
+    return page, status
+
+
+def _vote_url(consultation: Consultation) -> str:
+    if consultation.uses_ballots:
+        return url_for(".show", slug=consultation.slug)
+    return url_for("consultations.show", slug=consultation.slug)
+
+
+@bp.route("/consultations/<slug>/register/import", methods=["GET", "POST"])
+@moderator_required
+def import_register(slug: str):
+    """Moderators upload the town's voter register (the same as `flask voters import`)."""
+    consultation = consultations.get_visible(slug, current_user)
+    electorate.require_register(consultation)
+    form = RegisterImportForm()
+    status, problems, message, report = 200, (), None, None
+    if form.is_submitted():
+        if not form.validate():
+            status = 422
+        else:
+            try:
+                data = form.file.data.stream.read(electorate.MAX_REGISTER_FILE_BYTES + 1)
+                rows = electorate.read_register_file(data)
+                report = electorate.import_register(consultation, rows, actor=current_user)
+            except electorate.RegisterRefused as error:
+                status, problems = 422, error.problems
+            except NotFound:
+                raise
+            except DomainError as error:
+                status, message = 409, str(error.message)
+    page = render_template(
+        "ballots/register_import.html",
+        consultation=consultation,
+        form=form,
+        problems=problems,
+        message=message,
+        report=report,
+        counts=electorate.register_counts(consultation),
+    )
+    return page, status

@@ -228,6 +228,11 @@ class Consultation(TimestampMixin, db.Model):
         return self.electorate is Electorate.VOTING_CODES
 
     @property
+    def has_voter_register(self) -> bool:
+        """Who may vote: the accounts that proved they are on the town's voter register."""
+        return self.electorate is Electorate.REGISTER
+
+    @property
     def ballot_limit(self) -> int | None:
         """The most one ballot may spend: the budget, or the announced share of it."""
         if self.budget is None:

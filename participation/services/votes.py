@@ -130,9 +130,12 @@ def _change_count(proposal_id: int, delta: int) -> None:
 
 def support(proposal: Proposal, user: User | None) -> SupportState:
     """Support a published proposal; supporting it again changes nothing."""
+    from participation.services.budgeting import electorate  # budgeting imports this module
+
     user = _require_citizen(user)
     consultation = proposal.consultation
     _require_voting(consultation, NOT_VOTING)
+    electorate.require_may_vote(consultation, user)
     if not proposal.is_published:
         raise DomainError(_l("A withdrawn or hidden proposal cannot be supported."))
     proposal_id, consultation_id, user_id = proposal.id, consultation.id, user.id

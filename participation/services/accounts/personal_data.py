@@ -138,6 +138,10 @@ EXPORTED: dict[str, Section] = {
         "created_at",
     ),
     "follows": rows(Follow.user_id, "id", "proposal_id", "consultation_id", "created_at"),
+    # The voter-register entry the account claimed: never its hash (of identifier and birth).
+    "register_entries": rows(
+        RegisterEntry.claimed_by_id, "id", "consultation_id", "district", "claimed_at"
+    ),
     "notifications": rows(
         Notification.recipient_id,
         "id", "kind", "consultation_id", "proposal_id", "comment_id", "initiative_id",

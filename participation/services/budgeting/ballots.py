@@ -77,7 +77,6 @@ RULE_EXPLANATIONS: dict[TallyRule, LazyString] = {
 }
 
 NOT_VOTING = _l("Ballots can only be filled in while the consultation is in the voting phase.")
-VOTE_WITH_CODE = _l("In this consultation you vote with the voting code from your letter.")
 NO_VOTING_CODES = _l("In this consultation you vote with your account, not with a voting code.")
 USED_ON_PAPER = _l("This voting code was already used on a paper ballot.")
 
@@ -374,11 +373,12 @@ def submit_ballot(
 
     Refused with every reason (BallotRefused) and nothing stored when a project is not on
     the ballot, the total is over the limit, or there are too few or too many projects.
-    Where residents vote with voting codes, accounts do not vote (require_account_ballots).
+    Who may vote with an account is electorate.require_may_vote's (where residents vote
+    with voting codes, no account does).
     """
-    require_account_ballots(consultation)
     user = _require_citizen(user)
     _require_voting(consultation)
+    electorate.require_may_vote(consultation, user)
     user_id = user.id
     wanted = list(proposal_ids)
     for attempt in range(2):
@@ -404,13 +404,6 @@ def submit_ballot(
             db.session.rollback()
             raise
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def require_account_ballots(consultation: Consultation) -> None:
-    """Where the electorate is voting codes, a ballot is filled in with the letter's code, not
-    with an account: the account's ballot page and submit_ballot refuse."""
-    if consultation.uses_voting_codes:
-        raise DomainError(VOTE_WITH_CODE)
 
 
 # Voting with the code of the town's letter, without an account

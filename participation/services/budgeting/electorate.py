@@ -11,17 +11,31 @@ another key no code and no register entry is recognised any more.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import io
+import logging
 import secrets
-from datetime import date
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from flask import current_app
+from flask_babel import format_date, to_user_timezone
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from participation.extensions import db
-from participation.models import Consultation, VotingCode
-from participation.services.errors import DomainError, NotFound, ValidationFailed
+from participation.logs import operation
+from participation.models import Consultation, Electorate, RegisterEntry, User, VotingCode
+from participation.models.base import utcnow
+from participation.services import audit
+from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's: no I, L, O, U
 CODE_LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
@@ -127,3 +141,388 @@ def register_hash(identifier: str, birth_date: date) -> str:
 def age_on(birth_date: date, day: date) -> int:
     """Whole years of life on `day` (someone born on 29 February is a year older on 1 March)."""
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+# The voter register: the town's file, residents claiming their entry, who may vote
+
+
+NO_REGISTER = _l("This consultation has no voter register.")
+NOT_ON_REGISTER = _l(
+    "We could not find these details on the voter register. Please check them with your letter "
+    "from the town."
+)
+CLAIMED_BY_ANOTHER = _l("These details have already been used by another account.")
+CLAIMED_OTHER_ENTRY = _l(
+    "Your account has already been confirmed on this voter register with other details."
+)
+REGISTER_CLOSED = _l("Voting has closed, so the voter register can no longer be changed.")
+CLAIM_FIRST = _l("Please first confirm that you are on the voter register.")
+VOTE_WITH_CODE = _l("In this consultation you vote with the voting code from your letter.")
+
+REGISTER_COLUMNS = ("identifier", "date_of_birth", "district")
+REQUIRED_COLUMNS = ("identifier", "date_of_birth")
+MAX_IDENTIFIER_LENGTH = 100
+MAX_DISTRICT_LENGTH = 80  # RegisterEntry.district
+BIRTH_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")  # ISO, and as German towns write it
+
+
+class RegisterRefused(DomainError):
+    """The town's file has bad rows; `problems` says each one with its line, nothing is stored."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__(" ".join(problems))
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True)
+class RegisterImport:
+    """What an import did: entries new in the register, and entries it already held."""
+
+    added: int
+    already_there: int
+
+
+def parse_birth_date(text: str | None) -> date | None:
+    """A date of birth as `1990-05-17` or `17.05.1990`; None if it is neither."""
+    text = (text or "").strip()
+    for form in BIRTH_DATE_FORMATS:
+        try:
+            return datetime.strptime(text, form).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _today() -> date:
+    """The town's date (the default time zone's)."""
+    return to_user_timezone(datetime.now(UTC)).date()
+
+
+def _column_positions(header: Sequence[str]) -> dict[str, int]:
+    names = [name.strip().lstrip("\ufeff").casefold() for name in header]
+    missing = [column for column in REQUIRED_COLUMNS if column not in names]
+    unknown = [name for name in names if name and name not in REGISTER_COLUMNS]
+    repeated = sorted({name for name in names if name and names.count(name) > 1})
+    problems = []
+    if missing:
+        problems.append(
+            _("Line 1: the header lacks the column(s) %(columns)s.", columns=", ".join(missing))
+        )
+    if unknown:
+        problems.append(
+            _(
+                "Line 1: unknown column(s) %(columns)s; the columns are identifier, "
+                "date_of_birth and district (optional).",
+                columns=", ".join(unknown),
+            )
+        )
+    if repeated:
+        problems.append(
+            _("Line 1: the column(s) %(columns)s appear twice.", columns=", ".join(repeated))
+        )
+    if problems:
+        raise RegisterRefused(problems)
+    return {name: position for position, name in enumerate(names) if name}
+
+
+def _checked_rows(rows: Iterable[Sequence[str]]) -> list[tuple[str, str | None]]:
+    """(entry hash, district) for every row, or RegisterRefused with every bad line."""
+    lines = iter(rows)
+    header = next(lines, None)
+    if header is None:
+        raise RegisterRefused(
+            [_("The file is empty: it needs a header row and one row per resident.")]
+        )
+    positions = _column_positions(header)
+    today = _today()
+    checked: list[tuple[str, str | None]] = []
+    problems: list[str] = []
+    first_line: dict[str, int] = {}
+    for number, row in enumerate(lines, start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # a blank line, as spreadsheets leave at the end
+
+        def cell(name: str, row: Sequence[str] = row) -> str:
+            position = positions.get(name)
+            return row[position].strip() if position is not None and position < len(row) else ""
+
+        identifier = normalise_identifier(cell("identifier"))
+        birth_text = cell("date_of_birth")
+        birth = parse_birth_date(birth_text)
+        district = cell("district") or None
+        wrong: list[str] = []
+        if len(row) > len(header):
+            wrong.append(_("more cells than the header has columns"))
+        if not identifier:
+            wrong.append(_("the identifier is missing"))
+        elif len(identifier) > MAX_IDENTIFIER_LENGTH:
+            wrong.append(
+                _("the identifier is longer than %(max)d characters", max=MAX_IDENTIFIER_LENGTH)
+            )
+        elif identifier in first_line:
+            wrong.append(
+                _("the identifier is already on line %(line)d", line=first_line[identifier])
+            )
+        if birth is None:
+            wrong.append(_("the date of birth is not a date like 1990-05-17 or 17.05.1990"))
+        elif birth > today:
+            wrong.append(_("the date of birth is in the future"))
+        if district and len(district) > MAX_DISTRICT_LENGTH:
+            wrong.append(
+                _("the district is longer than %(max)d characters", max=MAX_DISTRICT_LENGTH)
+            )
+        if wrong:
+            problems.append(
+                _("Line %(line)d: %(problems)s.", line=number, problems="; ".join(wrong))
+            )
+            continue
+        first_line[identifier] = number
+        checked.append((register_hash(identifier, birth), district))
+    if problems:
+        raise RegisterRefused(problems)
+    return checked
+
+
+MAX_REGISTER_FILE_BYTES = 50 * 1024 * 1024  # a city of a million residents fits well
+
+
+def read_register_file(data: bytes) -> list[list[str]]:
+    """The cells of a register file: UTF-8 (with or without the BOM Excel writes), cells
+    separated by commas or, as German spreadsheets write them, by semicolons."""
+    if len(data) > MAX_REGISTER_FILE_BYTES:
+        raise RegisterRefused(
+            [_("The file is larger than %(max)d MB.", max=MAX_REGISTER_FILE_BYTES // 2**20)]
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise RegisterRefused(
+            [_("The file is not UTF-8 text. Please save it as CSV UTF-8.")]
+        ) from error
+    first = text.partition("\n")[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as error:
+        raise RegisterRefused([_("The file is not a CSV file.")]) from error
+
+
+@dataclass(frozen=True)
+class RegisterCounts:
+    entries: int
+    claimed: int
+
+
+def register_counts(consultation: Consultation) -> RegisterCounts:
+    """How many residents the register holds, and how many of them confirmed their entry."""
+    entries, claimed = db.session.execute(
+        select(func.count(RegisterEntry.id), func.count(RegisterEntry.claimed_by_id)).where(
+            RegisterEntry.consultation_id == consultation.id
+        )
+    ).one()
+    return RegisterCounts(entries=entries, claimed=claimed)
+
+
+def require_register(consultation: Consultation) -> None:
+    """Only a consultation whose electorate is the voter register has one."""
+    if not consultation.has_voter_register:
+        raise NotFound(NO_REGISTER)
+
+
+def import_register(
+    consultation: Consultation, rows: Iterable[Sequence[str]], actor: User | None = None
+) -> RegisterImport:
+    """Add the town's voter register to the consultation: `rows` are the cells of a CSV file,
+    its header first (identifier, date_of_birth, district optional, in any order).
+
+    Every row is checked first: one bad row refuses the whole file, each bad line said with
+    its number, and nothing is stored. Only the keyed hash of identifier and date of birth is
+    stored, never either of them. An entry the register already holds is left as it is, so
+    importing the same file again (or a longer one later) adds only the new residents.
+    """
+    require_register(consultation)
+    if consultation.voting_has_ended:
+        raise DomainError(REGISTER_CLOSED)
+    checked = _checked_rows(rows)
+    consultation_id = consultation.id
+    try:
+        known = set(
+            db.session.scalars(
+                select(RegisterEntry.entry_hash).where(
+                    RegisterEntry.consultation_id == consultation_id
+                )
+            )
+        )
+        new = [
+            {"consultation_id": consultation_id, "entry_hash": entry_hash, "district": district}
+            for entry_hash, district in checked
+            if entry_hash not in known
+        ]
+        if new:
+            db.session.execute(insert(RegisterEntry), new)
+        report = RegisterImport(added=len(new), already_there=len(checked) - len(new))
+        audit.record(
+            actor=actor,
+            action="register.imported",
+            subject_type="consultation",
+            subject_id=consultation_id,
+            consultation=consultation,
+            details={
+                "added": report.added,
+                "already_there": report.already_there,
+                "via": "web" if actor is not None else "command line",
+            },
+        )
+        db.session.commit()
+    except IntegrityError as error:
+        # The same file imported at the same moment by somebody else: nothing of this one is
+        # stored; importing it again adds what the other import did not.
+        db.session.rollback()
+        raise DomainError(
+            _l("The register was changed at the same moment. Please import the file again.")
+        ) from error
+    operation(
+        log,
+        "register.imported",
+        actor=actor,
+        subject=consultation_id,
+        added=report.added,
+        already_there=report.already_there,
+    )
+    return report
+
+
+def claimed_entry(consultation: Consultation, user: User | None) -> RegisterEntry | None:
+    """The register entry the user has claimed in the consultation, or None."""
+    if user is None or not user.is_authenticated:
+        return None
+    return db.session.scalar(
+        select(RegisterEntry).where(
+            RegisterEntry.consultation_id == consultation.id,
+            RegisterEntry.claimed_by_id == user.id,
+        )
+    )
+
+
+def voting_opens_on(consultation: Consultation, today: date | None = None) -> date:
+    """The day the minimum age is checked on: the planned first day of voting; without one,
+    today (the day voting opened, or the earliest it can still open)."""
+    return consultation.voting_starts_on or today or _today()
+
+
+def _require_claimant(user: User | None) -> User:
+    from participation.services import accounts
+
+    if getattr(user, "is_blocked", False):
+        raise NotAllowed(_l("Your account is blocked, so you cannot vote."))
+    if user is None or not user.is_authenticated:
+        raise NotAllowed(_l("Please log in to confirm that you are on the voter register."))
+    return accounts.require_confirmed(user)
+
+
+def claim_entry(
+    consultation: Consultation,
+    user: User | None,
+    identifier: str | None,
+    birth_date: date | None,
+    *,
+    today: date | None = None,
+) -> RegisterEntry:
+    """The resident proves with their identifier and date of birth that they are on the
+    consultation's register; from then on their account may vote in it.
+
+    One entry is claimed by one account, and one account claims one entry per consultation:
+    the claim is one UPDATE that only takes an unclaimed entry, and the database refuses a
+    second entry for the account (unique constraint), so two claims at the same moment leave
+    one. Claiming one's own entry again changes nothing. Refused with ValidationFailed (the
+    message next to the field): details not on the register (the same message whichever one
+    is wrong), details another account used, other details than the account already used,
+    and an age below the minimum on the day voting opens (voting_opens_on).
+    """
+    user = _require_claimant(user)
+    require_register(consultation)
+    if consultation.voting_has_ended:
+        raise DomainError(REGISTER_CLOSED)
+    missing: dict = {}
+    if not normalise_identifier(identifier or ""):
+        missing["identifier"] = _l("Please enter the identifier from your letter.")
+    if birth_date is None:
+        missing["date_of_birth"] = _l("Please enter your date of birth.")
+    if missing:
+        raise ValidationFailed(missing)
+    consultation_id, user_id = consultation.id, user.id
+    wanted = register_hash(identifier, birth_date)
+    try:
+        mine = claimed_entry(consultation, user)
+        if mine is not None:
+            if mine.entry_hash == wanted:
+                db.session.rollback()
+                return mine
+            raise ValidationFailed({"identifier": CLAIMED_OTHER_ENTRY})
+        entry = db.session.scalar(
+            select(RegisterEntry).where(
+                RegisterEntry.consultation_id == consultation_id,
+                RegisterEntry.entry_hash == wanted,
+            )
+        )
+        if entry is None:
+            raise ValidationFailed({"identifier": NOT_ON_REGISTER})
+        if entry.claimed_by_id is not None:
+            raise ValidationFailed({"identifier": CLAIMED_BY_ANOTHER})
+        minimum = consultation.min_voting_age
+        opens_on = voting_opens_on(consultation, today)
+        if minimum and age_on(birth_date, opens_on) < minimum:
+            raise ValidationFailed(
+                {
+                    "date_of_birth": _(
+                        "You are not yet %(age)d years old on the day voting opens (%(date)s).",
+                        age=minimum,
+                        date=format_date(opens_on, "long"),
+                    )
+                }
+            )
+        taken = db.session.execute(
+            update(RegisterEntry)
+            .where(RegisterEntry.id == entry.id, RegisterEntry.claimed_by_id.is_(None))
+            .values(claimed_by_id=user_id, claimed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not taken:
+            # Another account claimed the entry after we read it.
+            raise ValidationFailed({"identifier": CLAIMED_BY_ANOTHER})
+        db.session.commit()
+    except IntegrityError as error:
+        # The same account claimed another entry at the same moment, and that claim won.
+        db.session.rollback()
+        raise ValidationFailed({"identifier": CLAIMED_OTHER_ENTRY}) from error
+    except DomainError:
+        db.session.rollback()
+        raise
+    db.session.refresh(entry)
+    operation(
+        log, "register_entry.claimed", actor=user_id, subject=entry, consultation=consultation_id
+    )
+    return entry
+
+
+def may_vote(consultation: Consultation, user: User | None) -> bool:
+    """Whether the user's account may vote in the consultation (require_may_vote says why
+    not). Being logged in, confirmed and the phase are asked by the voting services."""
+    try:
+        require_may_vote(consultation, user)
+    except DomainError:
+        return False
+    return True
+
+
+def require_may_vote(consultation: Consultation, user: User | None) -> None:
+    """The one rule of who may vote with an account, by the consultation's electorate: open,
+    every confirmed account; voter register, an account that has claimed an entry of this
+    consultation's register; voting codes, no account (the code from the letter votes).
+    NotAllowed says why."""
+    if consultation.electorate is Electorate.OPEN:
+        return
+    if consultation.electorate is Electorate.VOTING_CODES:
+        raise NotAllowed(VOTE_WITH_CODE)
+    if claimed_entry(consultation, user) is None:
+        raise NotAllowed(CLAIM_FIRST)

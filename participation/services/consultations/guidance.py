@@ -24,6 +24,7 @@ from participation.models import Consultation, Initiative, Phase, User
 from participation.services import budgeting, votes
 from participation.services.budgeting import ballots
 from participation.services.consultations.phases import phase_label
+from participation.services.errors import DomainError
 
 
 class Action(enum.Enum):
@@ -33,6 +34,7 @@ class Action(enum.Enum):
     READ_PROPOSALS = "read_proposals"
     FILL_BALLOT = "fill_ballot"
     VOTE_WITH_CODE = "vote_with_code"
+    CONFIRM_REGISTER = "confirm_register"
     SEE_RESULTS = "see_results"
     FOLLOW_INITIATIVES = "follow_initiatives"
 
@@ -67,6 +69,9 @@ class _Reader:
     confirmed: bool = True
     supports: int = 0
     has_ballot: bool = False
+    # Why this account may not vote here (budgeting.electorate.require_may_vote), if it may not.
+    not_allowed: str | None = None
+    has_register: bool = False
 
 
 def for_consultation(
@@ -107,10 +112,18 @@ def _reader(consultation: Consultation, viewer: User | None) -> _Reader:
         return _Reader(logged_in=True, confirmed=False)  # cannot have supported or voted
     if consultation.is_before_voting:
         return _Reader(logged_in=True)  # nobody has voted yet
+    try:
+        budgeting.electorate.require_may_vote(consultation, viewer)
+        not_allowed = None
+    except DomainError as error:
+        not_allowed = str(error.message)
+    electorate = {"not_allowed": not_allowed, "has_register": consultation.has_voter_register}
     if consultation.uses_ballots:
         ballot = ballots.get_ballot(consultation, viewer)
-        return _Reader(logged_in=True, has_ballot=ballot is not None)
-    return _Reader(logged_in=True, supports=len(votes.supported_ids(consultation, viewer)))
+        return _Reader(logged_in=True, has_ballot=ballot is not None, **electorate)
+    return _Reader(
+        logged_in=True, supports=len(votes.supported_ids(consultation, viewer)), **electorate
+    )
 
 
 _Parts = tuple[str, list[str], list[Link]]
@@ -194,6 +207,13 @@ def _voting(consultation: Consultation, reader: _Reader) -> _Parts:
             _voting_with_a_code(consultation),
             [Link(Action.VOTE_WITH_CODE, _("Vote with your voting code"))],
         )
+    if reader.not_allowed and not reader.has_ballot and not reader.supports:
+        links = [Link(Action.READ_PROPOSALS, _("Go to the proposals"))]
+        if reader.has_register:
+            links.insert(
+                0, Link(Action.CONFIRM_REGISTER, _("Confirm that you are on the voter register"))
+            )
+        return summary, [reader.not_allowed], links
     if consultation.uses_ballots:
         link = (
             _ballot_link(reader)
