@@ -31,6 +31,7 @@ from participation.extensions import db
 from participation.logs import operation
 from participation.models import (
     Ballot,
+    BallotChannel,
     BallotChoice,
     Consultation,
     Override,
@@ -81,6 +82,19 @@ def ballot_count(consultation: Consultation) -> int:
         .select_from(Ballot)
         .where(Ballot.consultation_id == consultation.id)
     )
+
+
+def paper_ballots(consultation: Consultation, until: datetime | None = None) -> int:
+    """How many of the consultation's ballots were entered from paper (those stored by `until`,
+    the time of a count, if given)."""
+    query = (
+        db.select(db.func.count())
+        .select_from(Ballot)
+        .where(Ballot.consultation_id == consultation.id, Ballot.channel == BallotChannel.PAPER)
+    )
+    if until is not None:
+        query = query.where(Ballot.created_at <= until)
+    return db.session.scalar(query)
 
 
 def code_order() -> ColumnElement[str]:
@@ -468,6 +482,7 @@ class BudgetResults:
     comparison_rule: TallyRule
     min_approvals: int | None
     ballot_count: int
+    paper_count: int  # of the ballot_count: ballots entered from paper (services.budgeting.paper)
     computed_at: datetime
     # Most approved first (then the cheaper, then the older proposal).
     rows: list[ResultRow]
@@ -541,6 +556,7 @@ def view(consultation: Consultation) -> BudgetResults | None:
         comparison_rule=record.comparison_rule,
         min_approvals=record.min_approvals,
         ballot_count=record.ballot_count,
+        paper_count=paper_ballots(consultation, until=record.computed_at),
         computed_at=record.computed_at,
         rows=rows,
         totals=totals,
