@@ -29,7 +29,7 @@ def ballot_helpers() -> dict[str, Any]:
     }
 
 
-def _groups(projects: list[Proposal]) -> list[tuple[str | None, list[Proposal]]]:
+def project_groups(projects: list[Proposal]) -> list[tuple[str | None, list[Proposal]]]:
     """The projects by category, in the order ballot_projects gives them."""
     return [
         (category.name if category else None, list(members))
@@ -56,7 +56,7 @@ def _render(
         form=form,
         ballot=ballot,
         open=ballots.is_open_for_ballots(consultation),
-        groups=_groups(projects),
+        groups=project_groups(projects),
         stored_projects=[project for project in projects if project.id in stored],
         summary=checked,
         checked=set(checked.chosen),
