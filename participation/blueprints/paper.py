@@ -86,7 +86,7 @@ def show(slug: str):
     if not form.is_submitted():
         return _render(consultation, form)
     if not form.validate():
-        if form.csrf_token.errors:
+        if "csrf_token" in form.errors:
             abort(400)
         return _render(consultation, form, 422)
     try:
