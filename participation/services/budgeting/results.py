@@ -84,17 +84,13 @@ def ballot_count(consultation: Consultation) -> int:
     )
 
 
-def paper_ballots(consultation: Consultation, until: datetime | None = None) -> int:
-    """How many of the consultation's ballots were entered from paper (those stored by `until`,
-    the time of a count, if given)."""
-    query = (
+def paper_ballots(consultation: Consultation) -> int:
+    """How many of the consultation's ballots were entered from paper."""
+    return db.session.scalar(
         db.select(db.func.count())
         .select_from(Ballot)
         .where(Ballot.consultation_id == consultation.id, Ballot.channel == BallotChannel.PAPER)
     )
-    if until is not None:
-        query = query.where(Ballot.created_at <= until)
-    return db.session.scalar(query)
 
 
 def code_order() -> ColumnElement[str]:
@@ -244,6 +240,7 @@ def _count(consultation: Consultation, actor: User | None) -> Tally:
     record.min_approvals = consultation.min_approvals
     record.budget = consultation.budget
     record.ballot_count = len(election.ballots)
+    record.paper_ballot_count = paper_ballots(consultation)
     record.computed_at = utcnow()
     record.computed_by_id = actor.id if actor else None
     db.session.flush()
@@ -556,7 +553,7 @@ def view(consultation: Consultation) -> BudgetResults | None:
         comparison_rule=record.comparison_rule,
         min_approvals=record.min_approvals,
         ballot_count=record.ballot_count,
-        paper_count=paper_ballots(consultation, until=record.computed_at),
+        paper_count=record.paper_ballot_count,
         computed_at=record.computed_at,
         rows=rows,
         totals=totals,
