@@ -31,7 +31,7 @@ class PaperEntryForm(Form):
         message=_l("A sheet's number is a whole number from 1 to 1,000,000."),
     )
     # Checked by budgeting.paper like an online ballot (budgeting.ballots.summary).
-    projects = SelectMultipleField(validate_choice=False)
+    projects = SelectMultipleField(_l("Projects"), validate_choice=False)
 
 
 class DiscardForm(Form):
