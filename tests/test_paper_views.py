@@ -183,7 +183,7 @@ def test_a_mismatch_is_shown_side_by_side_and_resolved_by_discarding(app, factor
         wrong = db.session.scalars(select(PaperEntry).order_by(PaperEntry.id.desc())).first()
         wrong_id = wrong.id
     assert f'action="{url(consultation, f"/entries/{wrong_id}/discard")}"' in mismatch
-    response = third.post(url(consultation, f"/entries/{wrong_id}/discard"))
+    response = third.post(url(consultation, f"/entries/{wrong_id}/discard"), headers=ENGLISH)
     assert response.status_code == 302
     html = third.get(response.location, headers=ENGLISH).get_data(as_text=True)
     assert "The entry was discarded" in html and "No entries differ." in html
@@ -228,3 +228,21 @@ def test_the_results_say_how_many_ballots_were_on_paper(app, factory, budget):
     first.post(f"/consultations/{consultation.slug}/results/budget/compute")
     html = first.get(f"/consultations/{consultation.slug}/results", headers=ENGLISH)
     assert "2 ballots were cast, 1 of them on paper." in html.get_data(as_text=True)
+
+
+def test_the_paper_page_says_when_sheets_were_counted_after_the_count(app, factory, budget):
+    consultation, projects = budget
+    with app.app_context():
+        from participation.models import Consultation
+
+        db.session.get(Consultation, consultation.id).phase = Phase.EVALUATING
+        db.session.commit()
+    first, second = clerk(app, factory), clerk(app, factory)
+    first.post(f"/consultations/{consultation.slug}/results/budget/compute")
+    assert "counted again" not in first.get(url(consultation), headers=ENGLISH).get_data(True)
+    enter(first, consultation, projects[:1])
+    enter(second, consultation, projects[:1])
+    html = first.get(url(consultation), headers=ENGLISH).get_data(as_text=True)
+    assert "with 0 paper ballots. Sheets counted since are in the result only once" in html
+    first.post(f"/consultations/{consultation.slug}/results/budget/compute")
+    assert "counted again" not in first.get(url(consultation), headers=ENGLISH).get_data(True)

@@ -13,7 +13,7 @@ from participation.blueprints.access import moderator_required
 from participation.blueprints.ballots import project_groups
 from participation.forms import show_errors
 from participation.forms.paper import DiscardForm, PaperEntryForm
-from participation.services.budgeting import ballots, paper
+from participation.services.budgeting import ballots, paper, results
 from participation.services.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 
 bp = Blueprint("paper", __name__)
@@ -43,6 +43,7 @@ def _render(
         groups=project_groups(ballots.ballot_projects(consultation)),
         checked={int(value) for value in form.projects.data or [] if str(value).isdigit()},
         overview=paper.overview(consultation),
+        tally=results.tally_of(consultation),
         errors=errors,
         message=message,
     )
