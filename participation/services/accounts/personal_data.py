@@ -42,6 +42,7 @@ from participation.models import (
     Notification,
     NotificationSettings,
     OutboxMail,
+    PaperEntry,
     Proposal,
     Report,
     Role,
@@ -148,6 +149,10 @@ EXPORTED: dict[str, Section] = {
     "consultations_created": rows(Consultation.created_by_id, "id", "slug", "title", "created_at"),
     "reports_resolved": rows(Report.resolved_by_id, "id", "state", "resolved_at"),
     "results_computed": rows(Tally.computed_by_id, "id", "consultation_id", "computed_at"),
+    # The paper sheets a staff member entered: which and when, never the choices (a voter's).
+    "paper_entries": rows(
+        PaperEntry.entered_by_id, "id", "consultation_id", "batch", "sheet", "created_at",
+    ),
 }  # fmt: skip
 
 
@@ -225,6 +230,7 @@ KEPT: tuple[InstrumentedAttribute, ...] = (
     Consultation.created_by_id,
     Report.resolved_by_id,
     Tally.computed_by_id,
+    PaperEntry.entered_by_id,  # a staff member's entry of a paper sheet, as it was audited
 )
 
 
