@@ -16,6 +16,7 @@ from participation.models import (
     Consultation,
     Initiative,
     InitiativeUpdate,
+    PaperEntry,
     Phase,
     Proposal,
     Support,
@@ -143,7 +144,12 @@ def test_the_closed_budget_consultation_has_published_equal_shares_results(seede
     closed = _budget_consultation(Phase.CLOSED)
     result = budgeting.results.view(closed)
     assert closed.results_published_at is not None
-    assert (result.rule, result.ballot_count) == (TallyRule.EQUAL_SHARES, 320)
+    # 320 generated residents online and 8 sheets entered twice on paper.
+    assert (result.rule, result.ballot_count, result.paper_count) == (
+        TallyRule.EQUAL_SHARES,
+        328,
+        8,
+    )
 
 
 def test_the_seeded_result_is_what_the_rule_gives_on_the_seeded_ballots(seeded):
@@ -208,3 +214,19 @@ def test_the_seeded_voting_codes_are_stored_by_their_keyed_hash_only(ctx):
     assert report.created["voting_codes"] == 5 + db.session.scalar(
         select(func.count()).select_from(Ballot).where(Ballot.voting_code_id.is_not(None))
     )
+
+
+def test_the_demo_paper_ballots_were_entered_twice_by_two_staff_members(seeded):
+    closed = _budget_consultation(Phase.CLOSED)
+    entries = db.session.scalars(
+        select(PaperEntry).where(PaperEntry.consultation_id == closed.id)
+    ).all()
+    assert len(entries) == 16 and all(entry.ballot_id is not None for entry in entries)
+    by_ballot: dict[int, set[int]] = {}
+    for entry in entries:
+        by_ballot.setdefault(entry.ballot_id, set()).add(entry.entered_by_id)
+    assert len(by_ballot) == 8 and all(len(clerks) == 2 for clerks in by_ballot.values())
+    paper = db.session.scalars(
+        select(Ballot).where(Ballot.consultation_id == closed.id, Ballot.id.in_(by_ballot))
+    ).all()
+    assert all(ballot.is_on_paper and ballot.user_id is None for ballot in paper)

@@ -24,6 +24,7 @@ def register(app: Flask) -> None:
         main,
         moderation,
         notifications,
+        paper,
         profiles,
         proposals,
         results,
@@ -31,7 +32,7 @@ def register(app: Flask) -> None:
     )
 
     for area in (
-        main, accounts, consultations, proposals, comments, votes, ballots, moderation, results,
-        initiatives, exports, profiles, follows, notifications, errors,
+        main, accounts, consultations, proposals, comments, votes, ballots, paper, moderation,
+        results, initiatives, exports, profiles, follows, notifications, errors,
     ):  # fmt: skip
         app.register_blueprint(area.bp)

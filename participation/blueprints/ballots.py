@@ -68,7 +68,7 @@ def _may_vote(consultation: Consultation) -> bool:
     return known[consultation.id]
 
 
-def _groups(projects: list[Proposal]) -> list[tuple[str | None, list[Proposal]]]:
+def project_groups(projects: list[Proposal]) -> list[tuple[str | None, list[Proposal]]]:
     """The projects by category, in the order ballot_projects gives them."""
     return [
         (category.name if category else None, list(members))
@@ -96,7 +96,7 @@ def _render(
         form=form,
         ballot=ballot,
         open=ballots.is_open_for_ballots(consultation),
-        groups=_groups(projects),
+        groups=project_groups(projects),
         stored_projects=[project for project in projects if project.id in stored],
         summary=checked,
         checked=set(checked.chosen),

@@ -74,6 +74,7 @@ def _budget_context(consultation) -> dict:
         "budget_rule_labels": budgeting.results.RULE_LABELS,
         "rule_explanations": ballots.RULE_EXPLANATIONS,
         "ballot_count": budgeting.results.ballot_count(consultation),
+        "paper_count": budgeting.results.paper_ballots(consultation),
         "can_compute": budgeting.results.can_compute(consultation, current_user),
         "can_promote_funded": initiatives.can_promote_funded(consultation, current_user),
         "action_form": BudgetActionForm(),

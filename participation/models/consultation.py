@@ -201,6 +201,16 @@ class Consultation(TimestampMixin, db.Model):
         return self.phase is Phase.EVALUATING
 
     @property
+    def accepts_paper_ballots(self) -> bool:
+        """A budget consultation voting or being evaluated, its results not yet published: staff
+        enter the paper ballots now, and the count includes them."""
+        return (
+            self.uses_ballots
+            and self.phase in (Phase.VOTING, Phase.EVALUATING)
+            and self.results_published_at is None
+        )
+
+    @property
     def is_closed(self) -> bool:
         return self.phase is Phase.CLOSED
 

@@ -50,6 +50,10 @@ class Tally(db.Model):
     min_approvals: Mapped[int | None] = mapped_column(Integer)
     budget: Mapped[int] = mapped_column(BigInteger, nullable=False)
     ballot_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Of the ballots counted, those entered from paper (services.budgeting.paper).
+    paper_ballot_count: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
     computed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, nullable=False
     )

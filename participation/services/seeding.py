@@ -40,6 +40,7 @@ from participation.models import (
     Initiative,
     InitiativeStatus,
     InitiativeUpdate,
+    PaperEntry,
     Phase,
     Proposal,
     Role,
@@ -208,6 +209,8 @@ def _consultation(
         _code_ballots(consultation, entry["ballots"], report)
     elif entry.get("ballots"):
         _ballots(consultation, entry["ballots"], users, residents, report)
+    if "paper_ballots" in entry:
+        _paper_ballots(consultation, entry["paper_ballots"], users, report)
     if "tally" in entry:
         _tally(consultation, entry["tally"], users, report)
 
@@ -432,6 +435,42 @@ def _code_ballots(consultation: Consultation, entries: list[dict], report: SeedR
                 )
             )
             report.created["ballots"] += 1
+    db.session.flush()
+
+
+def _paper_ballots(
+    consultation: Consultation, entry: dict, users: dict[str, User], report: SeedReport
+) -> None:
+    """Paper sheets entered twice, by the two staff members of `entered_by`, through the service
+    as the staff do (while the consultation is evaluating, before its results are published):
+    each group of `sheets` is `count` sheets of one `batch`, numbered from 1, approving
+    `projects`. A consultation that has paper entries already keeps them."""
+    exists = db.session.scalar(
+        db.select(db.func.count())
+        .select_from(PaperEntry)
+        .where(PaperEntry.consultation_id == consultation.id)
+    )
+    if exists:
+        return
+    clerks = [users[email.lower()] for email in entry["entered_by"]]
+    projects = {
+        proposal.title: proposal.id
+        for proposal in db.session.scalars(
+            db.select(Proposal).where(Proposal.consultation_id == consultation.id)
+        )
+    }
+    phase, published = consultation.phase, consultation.results_published_at
+    consultation.phase, consultation.results_published_at = Phase.EVALUATING, None
+    db.session.flush()
+    for group in entry["sheets"]:
+        chosen = [projects[title] for title in group["projects"]]
+        for number in range(1, group["count"] + 1):
+            for clerk in clerks:
+                budgeting.paper.enter(
+                    consultation, clerk, chosen, batch=group["batch"], sheet=number
+                )
+            report.created["ballots"] += 1
+    consultation.phase, consultation.results_published_at = phase, published
     db.session.flush()
 
 

@@ -154,12 +154,9 @@ EXPORTED: dict[str, Section] = {
     "consultations_created": rows(Consultation.created_by_id, "id", "slug", "title", "created_at"),
     "reports_resolved": rows(Report.resolved_by_id, "id", "state", "resolved_at"),
     "results_computed": rows(Tally.computed_by_id, "id", "consultation_id", "computed_at"),
-    # That the person proved to be on a consultation's voter register (never the details).
-    "register_claims": rows(
-        RegisterEntry.claimed_by_id, "id", "consultation_id", "district", "claimed_at"
-    ),
-    "paper_ballots_entered": rows(
-        PaperEntry.entered_by_id, "id", "consultation_id", "sheet_key", "created_at"
+    # The paper sheets a staff member entered: which and when, never the choices (a voter's).
+    "paper_entries": rows(
+        PaperEntry.entered_by_id, "id", "consultation_id", "batch", "sheet", "created_at",
     ),
 }  # fmt: skip
 

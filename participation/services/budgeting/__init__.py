@@ -1,6 +1,7 @@
 """Participatory budgeting: who may vote (`electorate`: voting codes, the voter register), the
 ballots citizens fill in (`ballots`), counting them with a rule (`tally`, no database), the
-results with the moderators' overrides (`results`) and the pabulib file format (`pabulib`).
+results with the moderators' overrides (`results`), the pabulib file format (`pabulib`) and
+the paper ballots staff enter twice (`paper`).
 
 Other areas import this package, never its modules:
 
@@ -15,8 +16,9 @@ from participation.services.budgeting import (
     ballots,
     electorate,
     pabulib,
+    paper,
     results,
     tally,
 )
 
-__all__ = ["ballots", "electorate", "pabulib", "results", "tally"]
+__all__ = ["ballots", "electorate", "pabulib", "paper", "results", "tally"]

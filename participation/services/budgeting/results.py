@@ -31,6 +31,7 @@ from participation.extensions import db
 from participation.logs import operation
 from participation.models import (
     Ballot,
+    BallotChannel,
     BallotChoice,
     Consultation,
     Override,
@@ -80,6 +81,15 @@ def ballot_count(consultation: Consultation) -> int:
         db.select(db.func.count())
         .select_from(Ballot)
         .where(Ballot.consultation_id == consultation.id)
+    )
+
+
+def paper_ballots(consultation: Consultation) -> int:
+    """How many of the consultation's ballots were entered from paper."""
+    return db.session.scalar(
+        db.select(db.func.count())
+        .select_from(Ballot)
+        .where(Ballot.consultation_id == consultation.id, Ballot.channel == BallotChannel.PAPER)
     )
 
 
@@ -230,6 +240,7 @@ def _count(consultation: Consultation, actor: User | None) -> Tally:
     record.min_approvals = consultation.min_approvals
     record.budget = consultation.budget
     record.ballot_count = len(election.ballots)
+    record.paper_ballot_count = paper_ballots(consultation)
     record.computed_at = utcnow()
     record.computed_by_id = actor.id if actor else None
     db.session.flush()
@@ -468,6 +479,7 @@ class BudgetResults:
     comparison_rule: TallyRule
     min_approvals: int | None
     ballot_count: int
+    paper_count: int  # of the ballot_count: ballots entered from paper (services.budgeting.paper)
     computed_at: datetime
     # Most approved first (then the cheaper, then the older proposal).
     rows: list[ResultRow]
@@ -541,6 +553,7 @@ def view(consultation: Consultation) -> BudgetResults | None:
         comparison_rule=record.comparison_rule,
         min_approvals=record.min_approvals,
         ballot_count=record.ballot_count,
+        paper_count=record.paper_ballot_count,
         computed_at=record.computed_at,
         rows=rows,
         totals=totals,
