@@ -12,7 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from participation.models import AccountType, Role, TallyRule
 from participation.services import accounts, counters, mail, notifications, seeding
-from participation.services.budgeting import pabulib, tally
+from participation.services.budgeting import electorate, pabulib, tally
 from participation.services.errors import DomainError, ValidationFailed
 from participation.services.exports import (
     Audience,
@@ -280,6 +280,53 @@ def pb_import(file: Path, slug: str | None) -> None:
     )
 
 
+voters_cli = AppGroup("voters", help="Who may vote: the voting codes of the letters.")
+
+
+@voters_cli.command("codes")
+@click.argument("slug")
+@click.option(
+    "--count",
+    required=True,
+    type=click.IntRange(1, electorate.MAX_CODES_PER_CALL),
+    help="How many codes (letters) to issue.",
+)
+@click.option("--district", help="The district printed on these letters.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The CSV file of letters to write.",
+)
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@click.option(
+    "--base-url",
+    help="The site's address for the links on the letters (default: PUBLIC_URL).",
+)
+def voters_codes(
+    slug: str, count: int, district: str | None, out: Path, force: bool, base_url: str | None
+) -> None:
+    """Issue COUNT voting codes for the budget consultation SLUG and write the letters for a
+    mail merge to --out: code, district, voting address, QR code. The file is the only copy of
+    the codes: the database keeps their keyed hashes only."""
+    if out.exists() and not force:
+        raise click.ClickException(f"{out} exists; pass --force to replace it (nothing issued).")
+    base_url = base_url or current_app.config.get("PUBLIC_URL")
+    if not base_url:
+        raise click.ClickException("Set PUBLIC_URL or pass --base-url (nothing issued).")
+    try:
+        consultation = find_consultation(slug)
+        codes = electorate.issue_codes(consultation, None, count, district=district)
+    except ValidationFailed as error:
+        messages = "; ".join(str(message) for message in error.errors.values())
+        raise click.ClickException(f"{slug}: {messages}") from error
+    except DomainError as error:
+        raise click.ClickException(f"{slug}: {error.message}") from error
+    lines = electorate.letters_csv(consultation, codes, base_url, district=district)
+    _write_file(out, (line.encode() for line in lines))
+    click.echo(f"Issued {len(codes)} voting codes for {slug}; the letters are in {out}.")
+
+
 mail_cli = AppGroup("mail", help="Deliver the e-mails in the outbox.")
 
 
@@ -341,3 +388,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(doctor)
     app.cli.add_command(export_cli)
     app.cli.add_command(pb_cli)
+    app.cli.add_command(voters_cli)

@@ -223,6 +223,11 @@ class Consultation(TimestampMixin, db.Model):
         return self.voting_method is VotingMethod.BUDGET
 
     @property
+    def uses_voting_codes(self) -> bool:
+        """Residents vote with the code of the town's letter, without an account."""
+        return self.uses_ballots and self.electorate is Electorate.VOTING_CODES
+
+    @property
     def ballot_limit(self) -> int | None:
         """The most one ballot may spend: the budget, or the announced share of it."""
         if self.budget is None:
