@@ -176,7 +176,10 @@ NOT_FOR_CODES = _l(
     "This consultation does not use voting codes: choose “Voting codes” as its electorate "
     "in the consultation's settings first."
 )
-CODES_ONLY_FOR_BUDGETS = _l("Voting codes are for budget ballots: they need no voting codes.")
+CODES_ONLY_FOR_BUDGETS = _l(
+    "Voting codes are for budget ballots. A support consultation is open to every confirmed "
+    "account or to the voter register."
+)
 VOTING_ENDED = _l("Voting has ended: the ballots are frozen, and codes can no longer change.")
 ALREADY_REVOKED = _l("This voting code has already been revoked.")
 USED_ON_PAPER = _l(
