@@ -286,6 +286,55 @@ def pb_import(file: Path, slug: str | None) -> None:
     )
 
 
+voters_cli = AppGroup(
+    "voters", help="Who may vote: the voting codes of the letters and the voter register."
+)
+
+
+@voters_cli.command("codes")
+@click.argument("slug")
+@click.option(
+    "--count",
+    required=True,
+    type=click.IntRange(1, electorate.MAX_CODES_PER_CALL),
+    help="How many codes (letters) to issue.",
+)
+@click.option("--district", help="The district printed on these letters.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The CSV file of letters to write.",
+)
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@click.option(
+    "--base-url",
+    help="The site's address for the links on the letters (default: PUBLIC_URL).",
+)
+def voters_codes(
+    slug: str, count: int, district: str | None, out: Path, force: bool, base_url: str | None
+) -> None:
+    """Issue COUNT voting codes for the budget consultation SLUG and write the letters for a
+    mail merge to --out: code, district, voting address, QR code. The file is the only copy of
+    the codes: the database keeps their keyed hashes only."""
+    if out.exists() and not force:
+        raise click.ClickException(f"{out} exists; pass --force to replace it (nothing issued).")
+    base_url = base_url or current_app.config.get("PUBLIC_URL")
+    if not base_url:
+        raise click.ClickException("Set PUBLIC_URL or pass --base-url (nothing issued).")
+    try:
+        consultation = find_consultation(slug)
+        codes = electorate.issue_codes(consultation, None, count, district=district)
+    except ValidationFailed as error:
+        messages = "; ".join(str(message) for message in error.errors.values())
+        raise click.ClickException(f"{slug}: {messages}") from error
+    except DomainError as error:
+        raise click.ClickException(f"{slug}: {error.message}") from error
+    lines = electorate.letters_csv(consultation, codes, base_url, district=district)
+    _write_file(out, (line.encode() for line in lines))
+    click.echo(f"Issued {len(codes)} voting codes for {slug}; the letters are in {out}.")
+
+
 mail_cli = AppGroup("mail", help="Deliver the e-mails in the outbox.")
 
 
@@ -337,9 +386,6 @@ def notifications_digest() -> None:
     second run on the same day queues nothing."""
     queued = notifications.send_digests()
     click.echo(f"Queued {queued} digest(s).")
-
-
-voters_cli = AppGroup("voters", help="Who may vote: the voter register and voting codes.")
 
 
 @voters_cli.command("import")

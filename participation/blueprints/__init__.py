@@ -17,6 +17,7 @@ def register(app: Flask) -> None:
         ballots,
         comments,
         consultations,
+        electorate,
         errors,
         exports,
         follows,
@@ -32,7 +33,7 @@ def register(app: Flask) -> None:
     )
 
     for area in (
-        main, accounts, consultations, proposals, comments, votes, ballots, paper, moderation,
-        results, initiatives, exports, profiles, follows, notifications, errors,
+        main, accounts, consultations, proposals, comments, votes, ballots, paper, electorate,
+        moderation, results, initiatives, exports, profiles, follows, notifications, errors,
     ):  # fmt: skip
         app.register_blueprint(area.bp)

@@ -20,7 +20,7 @@ from participation.blueprints.access import moderator_required
 from participation.blueprints.limits import paginated
 from participation.forms import show_errors
 from participation.forms.consultations import CONFIRMED, ConsultationForm, PhaseForm
-from participation.models import Answer, Phase, TallyRule, VotingMethod
+from participation.models import Answer, Electorate, Phase, TallyRule, VotingMethod
 from participation.services import audit, budgeting, consultations, proposals, results
 from participation.services.budgeting import ballots
 from participation.services.consultations import ConsultationSettings, guidance, phases
@@ -44,6 +44,8 @@ def _settings(form: ConsultationForm) -> ConsultationSettings:
         ballot_max_share=form.ballot_max_share.data,
         tally_rule=TallyRule(form.tally_rule.data),
         min_approvals=form.min_approvals.data,
+        electorate=Electorate(form.electorate.data),
+        min_voting_age=form.min_voting_age.data,
         collecting_starts_on=form.collecting_starts_on.data,
         voting_starts_on=form.voting_starts_on.data,
         voting_ends_on=form.voting_ends_on.data,
@@ -55,11 +57,12 @@ def _form_data(consultation) -> dict:
     """The stored settings as form values (categories as lines of text, enums as values)."""
     fields = ("title", "summary", "description", "budget", "max_supports", "collecting_starts_on")
     fields += ("voting_starts_on", "voting_ends_on", "results_on", "ballot_min_projects")
-    fields += ("ballot_max_projects", "ballot_max_share", "min_approvals")
+    fields += ("ballot_max_projects", "ballot_max_share", "min_approvals", "min_voting_age")
     data = {name: getattr(consultation, name) for name in fields}
     data["categories"] = "\n".join(category.name for category in consultation.categories)
     data["voting_method"] = consultation.voting_method.value
     data["tally_rule"] = consultation.tally_rule.value
+    data["electorate"] = consultation.electorate.value
     return data
 
 
@@ -108,6 +111,7 @@ def show(slug: str):
         sort_labels=proposals.SORT_LABELS,
         approvals=budgeting.results.published_approvals(page.items),
         next_phase=phases.allowed_next(consultation),
+        who_may_vote=budgeting.electorate.who_may_vote(consultation),
         own_ballot=ballots.own_content(
             consultation,
             current_user,

@@ -7,7 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from participation.forms import Form, optional_number
-from participation.models import TallyRule, VotingMethod
+from participation.models import Electorate, TallyRule, VotingMethod
 from participation.services import budgeting
 from participation.services.consultations import MAX_BALLOT_PROJECTS
 
@@ -114,6 +114,37 @@ class ConsultationForm(Form):
         minimum=1,
         maximum=10_000_000,
         message=_l("Please enter a number of at least 1."),
+    )
+    # Who may vote; frozen once voting opens.
+    electorate = RadioField(
+        _l("Who may vote"),
+        description=_l(
+            "Announced on the consultation page; it can only be changed before voting opens. "
+            "Moderators print the voting codes for the letters on the page “Voting codes”."
+        ),
+        choices=[
+            SelectChoice(Electorate.OPEN.value, _l("Everyone with a confirmed account")),
+            SelectChoice(
+                Electorate.VOTING_CODES.value,
+                _l(
+                    "Residents with a voting code from a letter, no account needed "
+                    "(budget voting method only)"
+                ),
+            ),
+            SelectChoice(
+                Electorate.REGISTER.value,
+                _l("Residents on the voter register, with a confirmed account"),
+            ),
+        ],
+        default=Electorate.OPEN.value,
+        validators=[DataRequired()],
+    )
+    min_voting_age = optional_number(
+        _l("Minimum age on the day voting opens"),
+        description=_l("Optional, for the voter register only, for example 16."),
+        minimum=1,
+        maximum=120,
+        message=_l("Please enter an age between 1 and 120."),
     )
     collecting_starts_on = DateField(_l("Collecting proposals from"), validators=[Optional()])
     voting_starts_on = DateField(_l("Voting from"), validators=[Optional()])

@@ -235,7 +235,7 @@ class Consultation(TimestampMixin, db.Model):
     @property
     def uses_voting_codes(self) -> bool:
         """Residents vote with the code of the town's letter, without an account."""
-        return self.electorate is Electorate.VOTING_CODES
+        return self.uses_ballots and self.electorate is Electorate.VOTING_CODES
 
     @property
     def has_voter_register(self) -> bool:

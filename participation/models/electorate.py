@@ -59,8 +59,9 @@ class VotingCode(db.Model):
     )
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The code this one was issued in place of (a lost letter).
+    # Indexed: deleting codes (a consultation's thousands) looks up the codes that replace them.
     replaces_id: Mapped[int | None] = mapped_column(
-        ForeignKey("voting_codes.id", ondelete="SET NULL")
+        ForeignKey("voting_codes.id", ondelete="SET NULL"), index=True
     )
 
     consultation: Mapped[Consultation] = relationship()

@@ -411,7 +411,7 @@ def submit_ballot(
 
 def votes_with_codes(consultation: Consultation) -> bool:
     """A budget consultation whose residents vote with the codes of the town's letters."""
-    return consultation.uses_ballots and consultation.uses_voting_codes
+    return consultation.uses_voting_codes
 
 
 def _require_code_voting(consultation: Consultation) -> None:

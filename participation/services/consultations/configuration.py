@@ -13,8 +13,16 @@ from flask_babel import lazy_gettext as _l
 
 from participation.extensions import db
 from participation.logs import operation
-from participation.models import Category, Consultation, Phase, TallyRule, User, VotingMethod
-from participation.services import audit
+from participation.models import (
+    Category,
+    Consultation,
+    Electorate,
+    Phase,
+    TallyRule,
+    User,
+    VotingMethod,
+)
+from participation.services import audit, budgeting
 from participation.services.errors import NotAllowed, NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -49,6 +57,9 @@ class ConsultationSettings:
     ballot_max_share: int | None = None
     tally_rule: TallyRule = TallyRule.GREEDY
     min_approvals: int | None = None
+    # Who may vote, announced on the consultation's page; frozen once voting opens.
+    electorate: Electorate = Electorate.OPEN
+    min_voting_age: int | None = None
     collecting_starts_on: date | None = None
     voting_starts_on: date | None = None
     voting_ends_on: date | None = None
@@ -118,6 +129,13 @@ def _check(settings: ConsultationSettings, consultation: Consultation | None) ->
             "The limit of supports can only be changed before voting opens."
         )
     _check_ballot(settings, consultation, errors)
+    budgeting.electorate.check_settings(
+        settings.electorate,
+        settings.min_voting_age,
+        settings.voting_method is VotingMethod.BUDGET,
+        consultation,
+        errors,
+    )
     if len(settings.categories) > MAX_CATEGORIES:
         errors["categories"] = _l("At most %(count)d categories.", count=MAX_CATEGORIES)
     if any(len(name) > 80 for name in settings.categories):
@@ -192,6 +210,8 @@ def _apply(consultation: Consultation, settings: ConsultationSettings) -> None:
     consultation.max_supports = settings.max_supports
     for name in BALLOT_SETTINGS:
         setattr(consultation, name, getattr(settings, name))
+    consultation.electorate = settings.electorate
+    consultation.min_voting_age = settings.min_voting_age
     consultation.collecting_starts_on = settings.collecting_starts_on
     consultation.voting_starts_on = settings.voting_starts_on
     consultation.voting_ends_on = settings.voting_ends_on
