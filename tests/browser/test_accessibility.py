@@ -281,6 +281,7 @@ VISITS = [
     Visit("results as moderator", "moderator", consultation(demo.BUDGET_CLOSED, "/results")),
     Visit("budget voting as moderator", "moderator", consultation(demo.BUDGET_VOTING)),
     Visit("paper ballots", "moderator", consultation(demo.BUDGET_VOTING, "/paper")),
+    Visit("voting codes", "moderator", consultation(demo.BUDGET_VOTING, "/voting-codes")),
     Visit(
         "paper ballots with errors",
         "moderator",

@@ -163,6 +163,7 @@ VISITS = [
     Visit("results budget", "visitor", consultation(demo.BUDGET_CLOSED, "/results")),
     Visit("results budget as moderator", "moderator", consultation(demo.BUDGET_CLOSED, "/results")),
     Visit("paper ballots", "moderator", consultation(demo.BUDGET_VOTING, "/paper")),
+    Visit("voting codes", "moderator", consultation(demo.BUDGET_VOTING, "/voting-codes")),
     Visit("ballot look-up", "visitor", consultation(demo.BUDGET_CLOSED, "/results/ballot")),
     Visit(
         "ballot found",
