@@ -91,6 +91,13 @@ def seed(seed_file: Path | None, quiet: bool) -> None:
             click.echo("voting code”; the same code changes its ballot until voting closes):")
             for title, code in voting_codes:
                 click.echo(f"  {code}  {title}")
+        if report.register_entries:
+            click.echo(
+                "\nThe voter register, to confirm with an account that you may vote (“Confirm"
+            )
+            click.echo("that you are on the voter register”, once voting opens):")
+            for title, identifier, born in report.register_entries:
+                click.echo(f"  identifier {identifier}, born {born}  {title}")
 
 
 @click.command("doctor")

@@ -230,3 +230,31 @@ def test_the_demo_paper_ballots_were_entered_twice_by_two_staff_members(seeded):
         select(Ballot).where(Ballot.consultation_id == closed.id, Ballot.id.in_(by_ballot))
     ).all()
     assert all(ballot.is_on_paper and ballot.user_id is None for ballot in paper)
+
+
+def test_the_demo_voter_register_is_offered_and_claims_as_a_resident_would(seeded, factory):
+    from datetime import date
+
+    from participation.models import Electorate, RegisterEntry
+    from participation.services.errors import ValidationFailed
+
+    collecting = db.session.scalar(
+        select(Consultation).where(Consultation.electorate == Electorate.REGISTER)
+    )
+    assert collecting is not None and collecting.min_voting_age == 16
+    report = seeding.load_file(DEMO)  # loading again imports nothing twice, and offers the entries
+    assert report.created["register_entries"] == 0
+    offered = {identifier: born for _title, identifier, born in report.register_entries}
+    assert set(offered) == {"DEMO-1001", "DEMO-1002", "DEMO-1003"}
+    hashes = " ".join(db.session.scalars(select(RegisterEntry.entry_hash)))
+    assert "DEMO" not in hashes and "1990" not in hashes
+    anna = factory.user(email="register-demo@example.org")
+    entry = budgeting.electorate.claim_entry(
+        collecting, anna, "demo-1001", date.fromisoformat(offered["DEMO-1001"])
+    )
+    assert entry.claimed_by_id == anna.id
+    too_young = factory.user(email="register-young@example.org")
+    with pytest.raises(ValidationFailed):  # 15 on the day voting opens
+        budgeting.electorate.claim_entry(
+            collecting, too_young, "DEMO-1002", date.fromisoformat(offered["DEMO-1002"])
+        )

@@ -71,6 +71,7 @@ class SeedReport:
                 "comments",
                 "ballots",
                 "voting_codes",
+                "register_entries",
                 "initiatives",
             ),
             0,
@@ -79,6 +80,8 @@ class SeedReport:
     logins: list[tuple[str, str, str]] = field(default_factory=list)
     # (consultation slug, printed code) of the seeded codes that can vote online.
     voting_codes: list[tuple[str, str]] = field(default_factory=list)
+    # (consultation title, identifier, date of birth) of the seeded voter-register entries.
+    register_entries: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def load_file(path: Path) -> SeedReport:
@@ -181,6 +184,7 @@ def _consultation(
             ballot_max_projects=entry.get("ballot_max_projects"),
             ballot_max_share=entry.get("ballot_max_share"),
             electorate=Electorate(entry.get("electorate", "open")),
+            min_voting_age=entry.get("min_voting_age"),
             collecting_starts_on=_date(entry.get("collecting_starts_on")),
             voting_starts_on=_date(entry.get("voting_starts_on")),
             voting_ends_on=_date(entry.get("voting_ends_on")),
@@ -205,6 +209,8 @@ def _consultation(
             _initiative(proposal, proposal_entry["initiative"], users, report)
     if entry.get("voting_codes"):
         _voting_codes(consultation, entry["voting_codes"], report)
+    if entry.get("voter_register"):
+        _voter_register(consultation, entry["voter_register"], report)
     if entry.get("ballots") and consultation.uses_voting_codes:
         _code_ballots(consultation, entry["ballots"], report)
     elif entry.get("ballots"):
@@ -472,6 +478,20 @@ def _paper_ballots(
             report.created["ballots"] += 1
     consultation.phase, consultation.results_published_at = phase, published
     db.session.flush()
+
+
+def _voter_register(consultation: Consultation, entries: list[dict], report: SeedReport) -> None:
+    """The town's register as its file would give it, imported as the moderators do (keyed
+    hashes only; loading twice adds nothing); the entries are offered to try."""
+    header = ["identifier", "date_of_birth", "district"]
+    rows = [
+        [entry["identifier"], str(entry["date_of_birth"]), entry.get("district", "")]
+        for entry in entries
+    ]
+    imported = budgeting.electorate.import_register(consultation, [header, *rows])
+    report.created["register_entries"] += imported.added
+    for identifier, born, _district in rows:
+        report.register_entries.append((consultation.title, identifier, born))
 
 
 def voting_codes_to_try(report: SeedReport, per_consultation: int = 2) -> list[tuple[str, str]]:
