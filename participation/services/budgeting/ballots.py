@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from flask_babel import LazyString, ngettext
@@ -366,6 +366,36 @@ def _store(
     return ballot
 
 
+def _stored_with_retry(
+    consultation: Consultation,
+    owner: Callable[[], dict[str, int]],
+    proposal_ids: Iterable[int | str],
+    actor_id: int | None,
+) -> Ballot:
+    """Store and commit the whole ballot of `owner()` (an account's or a voting code's). A first
+    ballot of the same owner stored at the same moment by another request (or, very rarely, a
+    random ballot code that is taken) makes the unique constraint fail: once more, now changing
+    that ballot. A refusal rolls back, so nothing is stored."""
+    wanted = list(proposal_ids)
+    for attempt in range(2):
+        try:
+            ballot = _store(consultation, owner(), wanted)
+            db.session.commit()
+            # The ballot by its id only: never a code, never its choices.
+            operation(
+                log, "ballot.submitted", actor=actor_id, subject=ballot, consultation=consultation
+            )
+            return ballot
+        except IntegrityError:
+            db.session.rollback()
+            if attempt:
+                raise
+        except DomainError:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def submit_ballot(
     consultation: Consultation, user: User | None, proposal_ids: Iterable[int | str]
 ) -> Ballot:
@@ -380,30 +410,7 @@ def submit_ballot(
     _require_voting(consultation)
     electorate.require_may_vote(consultation, user)
     user_id = user.id
-    wanted = list(proposal_ids)
-    for attempt in range(2):
-        try:
-            ballot = _store(consultation, {"user_id": user_id}, wanted)
-            db.session.commit()
-            # The ballot by its id only: never its code, never its choices.
-            operation(
-                log,
-                "ballot.submitted",
-                actor=user_id,
-                subject=ballot,
-                consultation=consultation,
-            )
-            return ballot
-        except IntegrityError:
-            # The citizen's first ballot was stored at the same moment by another request (or,
-            # very rarely, the random code was taken): once more, now changing that ballot.
-            db.session.rollback()
-            if attempt:
-                raise
-        except DomainError:
-            db.session.rollback()
-            raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    return _stored_with_retry(consultation, lambda: {"user_id": user_id}, proposal_ids, user_id)
 
 
 # Voting with the code of the town's letter, without an account
@@ -450,27 +457,11 @@ def submit_ballot_with_code(
     _require_code_voting(consultation)
     if not consultation.is_voting:
         raise DomainError(NOT_VOTING)
-    wanted = list(proposal_ids)
-    for attempt in range(2):
-        try:
-            code = electorate.find_code(consultation, code_text)
-            ballot = _store(consultation, {"voting_code_id": code.id}, wanted)
-            db.session.commit()
-            # The ballot by its id only: never a code, never its choices.
-            operation(
-                log, "ballot.submitted", actor=None, subject=ballot, consultation=consultation
-            )
-            return ballot
-        except IntegrityError:
-            # The code's first ballot was stored at the same moment by another request: once
-            # more, now changing that ballot.
-            db.session.rollback()
-            if attempt:
-                raise
-        except DomainError:
-            db.session.rollback()
-            raise
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    def owner() -> dict[str, int]:
+        return {"voting_code_id": electorate.find_code(consultation, code_text).id}
+
+    return _stored_with_retry(consultation, owner, proposal_ids, None)
 
 
 def chosen_ids(ballot: Ballot | None) -> frozenset[int]:
