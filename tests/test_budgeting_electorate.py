@@ -40,13 +40,32 @@ def test_any_one_wrong_character_is_caught_by_the_check_character(random, positi
         assert refused.value.errors["code"] == electorate.MISTYPED_CODE
 
 
-@given(RANDOM, st.integers(0, 14))
-def test_two_swapped_neighbours_are_caught_by_the_check_character(random, position):
+@given(RANDOM, st.integers(0, 15), st.integers(0, 15))
+def test_any_two_swapped_characters_are_caught_by_the_check_character(random, first, second):
     code = random + electorate.check_character(random)
-    swapped = code[:position] + code[position + 1] + code[position] + code[position + 2 :]
-    if swapped != code:
+    swapped = list(code)
+    swapped[first], swapped[second] = code[second], code[first]
+    if "".join(swapped) != code:
         with pytest.raises(ValidationFailed):
-            electorate.parse_code(swapped)
+            electorate.parse_code("".join(swapped))
+
+
+@pytest.mark.parametrize("random", ["00000000000Z000", "Z00000000000000", "0Z0Z0Z0Z0Z0Z0Z0"[:15]])
+def test_swapping_0_and_z_is_caught_which_luhn_mod_32_misses(random):
+    code = random + electorate.check_character(random)
+    for position in range(15):
+        swapped = code[:position] + code[position + 1] + code[position] + code[position + 2 :]
+        if swapped != code:
+            with pytest.raises(ValidationFailed):
+                electorate.parse_code(swapped)
+
+
+def test_every_single_wrong_character_of_a_code_is_caught():
+    code = electorate.generate_code().replace("-", "")
+    for position in range(16):
+        for char in electorate.CODE_ALPHABET.replace(code[position], ""):
+            with pytest.raises(ValidationFailed):
+                electorate.parse_code(code[:position] + char + code[position + 1 :])
 
 
 def test_a_code_is_read_in_any_case_with_or_without_dashes_and_look_alikes():

@@ -2,11 +2,11 @@
 
 A voting code looks like `K7QF-M2XD-9P4T-W3R8`: 15 random characters of Crockford's alphabet
 (75 bits from `secrets`; no I, L, O or U, and O, I and L typed are read as 0 and 1), grouped by
-four for reading aloud, and a check character (Luhn mod 32) last, so that a mistyped or
-swapped character is caught before the database is asked. The database holds only a keyed hash
-of a code (HMAC-SHA256 with VOTER_SECRET, by default derived from SECRET_KEY), and of a register
-entry: a copy of it gives nobody a usable code nor a resident's details. Keep the key: with
-another key no code and no register entry is recognised any more.
+four for reading aloud, and a check character (a weighted sum in GF(32)) last, so that a
+mistyped or swapped character is caught before the database is asked. The database holds only a
+keyed hash of a code (HMAC-SHA256 with VOTER_SECRET, by default derived from SECRET_KEY), and of
+a register entry: a copy of it gives nobody a usable code nor a resident's details. Keep the
+key: with another key no code and no register entry is recognised any more.
 """
 
 from __future__ import annotations
@@ -71,16 +71,31 @@ REVOKED_CODE = _l(
 )
 
 
+def _times_alpha(value: int) -> int:
+    """`value` times the generator g of GF(32), built on the primitive polynomial x^5 + x^2 + 1."""
+    value <<= 1
+    return value ^ 0b100101 if value & 0b100000 else value
+
+
 def check_character(characters: str) -> str:
-    """The Luhn mod 32 check character of `characters` (all of CODE_ALPHABET): it changes when
-    any one character is changed, and when two neighbours are swapped."""
-    base = len(CODE_ALPHABET)
-    total, factor = 0, 2
-    for char in reversed(characters):
-        addend = factor * CODE_ALPHABET.index(char)
-        total += addend // base + addend % base
-        factor = 1 if factor == 2 else 2
-    return CODE_ALPHABET[(base - total % base) % base]
+    """The check character of `characters` (all of CODE_ALPHABET): the sum, in the field GF(32),
+    of each character's value times g to the power of its position (1, 2, …).
+
+    Every power of g is different and none is 0 or 1, so the check character changes when any
+    one character is changed (the error times a power of g is never 0), when any two
+    characters are swapped ((a + b)(g^i + g^j) is never 0 for a != b), and when the last
+    character is swapped with the check character itself. (Luhn mod 32 misses a swap of 0 and
+    Z, as Luhn misses 09 and 90.)"""
+    total, weight = 0, 1
+    for char in characters:
+        weight = _times_alpha(weight)
+        product, factor, value = 0, weight, CODE_ALPHABET.index(char)
+        while value:  # carry-less multiplication in GF(32)
+            if value & 1:
+                product ^= factor
+            factor, value = _times_alpha(factor), value >> 1
+        total ^= product
+    return CODE_ALPHABET[total]
 
 
 def generate_code() -> str:
