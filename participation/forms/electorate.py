@@ -3,10 +3,12 @@ lost letter, and issuing a new letter in its place."""
 
 from __future__ import annotations
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from participation.formatting import number
 from participation.forms import Form
 from participation.services import budgeting
 
@@ -16,7 +18,7 @@ MAX_CODES = budgeting.electorate.MAX_CODES_PER_CALL
 class IssueCodesForm(Form):
     count = IntegerField(
         _l("Number of letters"),
-        description=_l("From 1 to %(max)s codes at a time.", max=f"{MAX_CODES:,}"),
+        description=_l("From 1 to %(max)s codes at a time.", max=LazyString(number, MAX_CODES)),
         validators=[
             InputRequired(_l("Please enter how many codes to issue.")),
             NumberRange(
